@@ -1,0 +1,87 @@
+#pragma once
+// The whole configuration as plain structs with defaults. The loader
+// (config_loader.hpp) fills and validates them; every other module only reads
+// them. A loaded Config is immutable and shared (std::shared_ptr<const Config>)
+// so a reload can swap it without touching running sessions.
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/event_schema.hpp"
+
+namespace vhm::conf {
+
+struct HostPort {
+  std::string host;  // listen: IP literal, empty = all addresses; target: name or IP
+  std::uint16_t port = 0;
+};
+
+struct ListenerConfig {
+  HostPort listen;
+  HostPort target;
+  std::string user;  // optional: who the target belongs to ({user} fallback)
+  std::chrono::seconds handshake_timeout{30};
+  std::chrono::seconds connect_timeout{10};
+  int line = 0;  // where in the config file it was defined, for messages
+};
+
+// A run_as user resolved at load time, so the child after fork() only calls
+// async-signal-safe functions (setgroups/setgid/setuid), never getpwnam.
+struct RunAs {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::string home;
+  std::string shell;
+};
+
+enum class HookAction { command, log };
+
+struct HookConfig {
+  std::string name;
+  EventKind event = EventKind::connect;
+  HookAction action = HookAction::command;
+  // action: command. argv[0] is the resolved absolute executable; the other
+  // elements are templates with {placeholders}, substituted per argument.
+  std::vector<std::string> argv;
+  // action: log. File that receives one JSON object per event, appended.
+  std::filesystem::path path;
+  std::chrono::milliseconds timeout{30'000};
+  std::optional<RunAs> run_as;
+  bool terminate_on_next_event = false;
+  int retries = 0;
+  int line = 0;
+};
+
+struct GlobalConfig {
+  std::filesystem::path hooks_dir;  // relative command paths resolve here
+  std::filesystem::path log_file;   // empty: log to stderr
+  std::string log_level = "info";   // trace, debug, info, warn, error, critical, off
+  unsigned max_concurrent_hooks = 10;
+  std::size_t hook_queue_limit = 1000;  // pending hook runs before new ones are dropped
+  std::chrono::milliseconds kill_grace{5'000};  // SIGTERM -> SIGKILL for timed-out hooks
+  std::size_t max_sessions = 4096;              // concurrent sessions over all listeners
+  std::size_t hook_output_max_lines = 200;      // per hook run; the rest is counted, not logged
+};
+
+struct Config {
+  std::filesystem::path source;  // the file it came from; empty for --listen/--target mode
+  GlobalConfig global;
+  std::vector<ListenerConfig> listeners;
+  std::map<EventKind, std::vector<HookConfig>> events;
+
+  const std::vector<HookConfig>& hooks_for(EventKind kind) const {
+    static const std::vector<HookConfig> none;
+    auto it = events.find(kind);
+    return it == events.end() ? none : it->second;
+  }
+};
+
+}  // namespace vhm::conf

@@ -1,0 +1,37 @@
+#pragma once
+// YAML -> Config, validating everything at once. Every problem names the file,
+// line and key, and all problems are reported together (not just the first).
+// `--check-config` runs exactly this code.
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/config.hpp"
+
+namespace vhm::conf {
+
+struct ConfigProblem {
+  std::string file;
+  int line = 0;     // 1-based; 0 when unknown
+  std::string key;  // dotted path, e.g. "events.connect[0].cmd"
+  std::string message;
+  std::string to_string() const;  // "file:line: key: message"
+};
+
+struct LoadResult {
+  std::shared_ptr<const Config> config;  // null when there are problems
+  std::vector<ConfigProblem> problems;
+  bool ok() const { return problems.empty() && config != nullptr; }
+};
+
+// Relative paths inside the file (hooks_dir, log_file, log action paths)
+// resolve against the directory that holds the file.
+LoadResult load_config_file(const std::filesystem::path& path);
+
+// `name` is used in messages; `base_dir` resolves relative paths.
+LoadResult load_config_string(std::string_view yaml, const std::string& name,
+                              const std::filesystem::path& base_dir);
+
+}  // namespace vhm::conf
