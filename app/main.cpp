@@ -1,0 +1,103 @@
+// vnc-hooks-manager: entry point. Parses the command line, loads and validates
+// the configuration, sets up logging, runs the proxy until SIGTERM/SIGINT, then
+// waits for the hooks of the last events before exiting.
+#include <sys/resource.h>
+
+#include <csignal>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "app/cli.hpp"
+#include "app/logging.hpp"
+#include "app/quick_config.hpp"
+#include "app/stdout_event_sink.hpp"
+#include "app/version.hpp"
+#include "conf/config_loader.hpp"
+#include "hooks/dispatcher.hpp"
+#include "proxy/server.hpp"
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_config = 1;
+constexpr int exit_usage = 2;
+
+// Two descriptors per session: take the whole hard limit up front.
+void raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+void print_problems(const vhm::conf::LoadResult& result) {
+  for (const auto& problem : result.problems) std::cerr << problem.to_string() << '\n';
+}
+
+std::size_t hook_count(const vhm::conf::Config& config) {
+  std::size_t count = 0;
+  for (const auto& [kind, hooks] : config.events) count += hooks.size();
+  return count;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto options = vhm::app::parse_cli(argc, argv);
+  if (!options) return exit_usage;
+  if (options->show_help) {
+    std::cout << options->help_text;
+    return exit_ok;
+  }
+  if (options->show_version) {
+    std::cout << "vnc-hooks-manager " << vhm::version << '\n';
+    return exit_ok;
+  }
+
+  const bool quick_mode = options->config_file.empty();
+  const auto loaded = quick_mode ? vhm::app::quick_config(options->listen, options->target)
+                                 : vhm::conf::load_config_file(options->config_file);
+  if (!loaded.ok()) {
+    std::cerr << "vnc-hooks-manager: invalid configuration (" << loaded.problems.size() << " problem"
+              << (loaded.problems.size() == 1 ? "" : "s") << "):\n";
+    print_problems(loaded);
+    return exit_config;
+  }
+  const auto& config = loaded.config;
+  if (options->check_config) {
+    std::cout << "config OK: " << config->listeners.size() << " listener(s), " << hook_count(*config)
+              << " hook(s)\n";
+    return exit_ok;
+  }
+
+  const std::string level =
+      !options->log_level.empty() ? options->log_level : options->verbose ? "debug" : config->global.log_level;
+  if (auto error = vhm::app::setup_logging(config->global.log_file, level)) {
+    std::cerr << "vnc-hooks-manager: " << *error << '\n';
+    return exit_config;
+  }
+
+  std::signal(SIGPIPE, SIG_IGN);  // a peer that vanishes is an error code, not a signal
+  raise_file_limit();
+
+  vhm::hooks::HookDispatcher dispatcher(config);
+  vhm::app::StdoutEventSink stdout_sink;
+  vhm::hooks::EventSink& events = quick_mode ? static_cast<vhm::hooks::EventSink&>(stdout_sink) : dispatcher;
+
+  boost::asio::io_context io(1);
+  vhm::proxy::Server server(io, config, events);
+  std::string error;
+  if (!server.start(error)) {
+    spdlog::critical("{}", error);
+    return exit_config;
+  }
+  spdlog::info("vnc-hooks-manager {} running ({}; {} hook(s))", vhm::version,
+               quick_mode ? "quick mode" : config->source.string(), hook_count(*config));
+  io.run();
+  spdlog::info("all sessions closed; waiting for running hooks");
+  dispatcher.shutdown();
+  spdlog::info("stopped");
+  return exit_ok;
+}

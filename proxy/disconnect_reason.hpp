@@ -1,0 +1,30 @@
+#pragma once
+// Why a session ended: the {reason} of its `disconnect` event. The set is part
+// of the public contract (hooks switch on it); the detail only goes to the log.
+#include <cstdint>
+#include <string_view>
+
+namespace vhm::proxy {
+
+enum class DisconnectReason : std::uint8_t {
+  client_closed,
+  server_closed,
+  timeout,
+  target_unreachable,
+  protocol_error,
+  shutdown,
+};
+
+constexpr std::string_view to_string(DisconnectReason reason) {
+  switch (reason) {
+    case DisconnectReason::client_closed: return "client_closed";
+    case DisconnectReason::server_closed: return "server_closed";
+    case DisconnectReason::timeout: return "timeout";
+    case DisconnectReason::target_unreachable: return "target_unreachable";
+    case DisconnectReason::protocol_error: return "protocol_error";
+    case DisconnectReason::shutdown: return "shutdown";
+  }
+  return "unknown";
+}
+
+}  // namespace vhm::proxy

@@ -1,0 +1,294 @@
+#include "proxy/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+
+#include "conf/address.hpp"
+#include "proxy/endpoint_text.hpp"
+#include "proxy/session_id.hpp"
+#include "proxy/session_registry.hpp"
+#include "proxy/target_owner.hpp"
+#include "util/iso_time.hpp"
+#include "util/printable.hpp"
+
+namespace vhm::proxy {
+
+using conf::EventKind;
+using conf::Field;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+std::string display_for_port(std::uint16_t port) {
+  return port >= 5900 && port <= 5999 ? ":" + std::to_string(port - 5900) : std::string();
+}
+
+void set_relay_options(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  socket.set_option(asio::socket_base::keep_alive(true), ignored);
+  // The relay reads with non-blocking read_some after a readiness wait, so a
+  // buffer is only held while data is actually there (see BufferPool).
+  socket.non_blocking(true, ignored);
+}
+
+}  // namespace
+
+Session::Session(tcp::socket client, std::shared_ptr<const ListenerContext> listener, SessionServices services)
+    : client_(std::move(client)),
+      server_(client_.get_executor()),
+      resolver_(client_.get_executor()),
+      timer_(client_.get_executor()),
+      listener_(std::move(listener)),
+      services_(services),
+      started_(std::chrono::steady_clock::now()) {
+  fields_[Field::session_id] = new_session_id();
+  boost::system::error_code ec;
+  const auto peer = client_.remote_endpoint(ec);
+  if (!ec) {
+    fields_[Field::client_ip] = address_text(peer.address());
+    fields_[Field::client_port] = std::to_string(peer.port());
+  }
+  fields_[Field::listen] = listener_->listen_text;
+  const auto& target = listener_->config.target;
+  fields_[Field::target_host] = target.host;
+  fields_[Field::target_port] = std::to_string(target.port);
+  fields_[Field::display] = display_for_port(target.port);
+  fields_[Field::user] = listener_->config.user;
+}
+
+awaitable<void> Session::run() {
+  services_.registry.add(*this);
+  try {
+    co_await connect_and_relay();
+  } catch (const std::exception& error) {
+    // A bug must not cost the disconnect event or leave a dangling registry entry.
+    spdlog::error("session {}: unexpected error: {}", id(), error.what());
+    close(DisconnectReason::protocol_error, std::string("internal error: ") + error.what());
+  }
+  finish();
+}
+
+awaitable<void> Session::connect_and_relay() {
+  spdlog::info("session {}: accepted {}:{} on {} for {}", id(), fields_[Field::client_ip],
+               fields_[Field::client_port], fields_[Field::listen],
+               conf::format_host_port(listener_->config.target));
+
+  auto endpoints = co_await resolve_target();
+  if (endpoints && fields_[Field::user].empty())
+    fields_[Field::user] = fill_user_from_target_owner(endpoints->begin()->endpoint());
+  publish(EventKind::connect);
+
+  if (endpoints && !closing_ && co_await dial(*endpoints)) {
+    set_relay_options(client_);
+    set_relay_options(server_);
+    parser_.emplace();
+    running_pumps_ = 2;
+    co_await (pump(client_, server_, rfb::Direction::client_to_server) &&
+              pump(server_, client_, rfb::Direction::server_to_client) && handshake_watchdog());
+  }
+}
+
+void Session::finish() {
+  boost::system::error_code ignored;
+  client_.close(ignored);
+  server_.close(ignored);
+  const auto reason = end_reason_.value_or(DisconnectReason::client_closed);
+  const auto elapsed = std::chrono::steady_clock::now() - started_;
+  fields_[Field::duration] = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(elapsed).count());
+  fields_[Field::bytes_in] = std::to_string(bytes_in_);
+  fields_[Field::bytes_out] = std::to_string(bytes_out_);
+  spdlog::info("session {}: closed ({}{}{}) after {:.3f}s, {} bytes in, {} bytes out", id(), to_string(reason),
+               end_detail_.empty() ? "" : ": ", util::printable(end_detail_),
+               std::chrono::duration<double>(elapsed).count(), bytes_in_, bytes_out_);
+  publish(EventKind::disconnect, std::string(to_string(reason)));
+  services_.registry.remove(*this);
+}
+
+void Session::close(DisconnectReason reason, std::string detail) {
+  note_end(reason, std::move(detail));
+  if (closing_) return;
+  closing_ = true;
+  boost::system::error_code ignored;
+  resolver_.cancel();
+  timer_.cancel();
+  client_.close(ignored);
+  server_.close(ignored);
+}
+
+awaitable<std::optional<tcp::resolver::results_type>> Session::resolve_target() {
+  const auto& target = listener_->config.target;
+  auto [error, results] = co_await resolver_.async_resolve(target.host, std::to_string(target.port),
+                                                           tcp::resolver::numeric_service, use_tuple);
+  if (error || results.empty()) {
+    note_end(DisconnectReason::target_unreachable,
+             "cannot resolve " + target.host + ": " + (error ? error.message() : "no addresses"));
+    co_return std::nullopt;
+  }
+  co_return results;
+}
+
+awaitable<bool> Session::dial(const tcp::resolver::results_type& endpoints) {
+  const auto& config = listener_->config;
+  timer_.expires_after(config.connect_timeout);
+  auto outcome = co_await (asio::async_connect(server_, endpoints, use_tuple) || timer_.async_wait(use_tuple));
+  if (outcome.index() == 1) {
+    if (!closing_)
+      note_end(DisconnectReason::timeout, "no connection to " + conf::format_host_port(config.target) +
+                                              " within " + std::to_string(config.connect_timeout.count()) + "s");
+    co_return false;
+  }
+  auto [error, endpoint] = std::get<0>(outcome);
+  if (error) {
+    if (!closing_)
+      note_end(DisconnectReason::target_unreachable,
+               "cannot connect to " + conf::format_host_port(config.target) + ": " + error.message());
+    co_return false;
+  }
+  spdlog::debug("session {}: connected to {}", id(), endpoint_text(endpoint));
+  co_return true;
+}
+
+awaitable<void> Session::pump(tcp::socket& from, tcp::socket& to, rfb::Direction direction) {
+  const bool from_client = direction == rfb::Direction::client_to_server;
+  std::uint64_t& counter = from_client ? bytes_in_ : bytes_out_;
+  for (bool open = true; open && !closing_;) {
+    auto [wait_error] = co_await from.async_wait(tcp::socket::wait_read, use_tuple);
+    if (wait_error) {
+      note_socket_end(from_client, wait_error);
+      break;
+    }
+    auto buffer = services_.buffers.acquire();
+    const auto bytes = buffer.bytes();
+    for (;;) {
+      boost::system::error_code read_error;
+      const std::size_t n = from.read_some(asio::buffer(bytes.data(), bytes.size()), read_error);
+      if (read_error == asio::error::would_block || read_error == asio::error::try_again) break;
+      if (read_error == asio::error::eof) {
+        // Half-close: pass the EOF on and keep relaying the other direction.
+        note_end(from_client ? DisconnectReason::client_closed : DisconnectReason::server_closed, {});
+        boost::system::error_code ignored;
+        to.shutdown(tcp::socket::shutdown_send, ignored);
+        open = false;
+        break;
+      }
+      if (read_error) {
+        fail_socket(from_client, read_error);
+        open = false;
+        break;
+      }
+      counter += n;
+      if (parser_) observe(direction, bytes.first(n));
+      if (closing_) break;
+      auto [write_error, written] = co_await asio::async_write(to, asio::buffer(bytes.data(), n), use_tuple);
+      if (write_error) {
+        fail_socket(!from_client, write_error);
+        open = false;
+        break;
+      }
+      if (n < bytes.size()) break;  // drained for now: give the buffer back while waiting
+    }
+  }
+  if (--running_pumps_ == 0) timer_.cancel();  // both directions done: stop the watchdog
+}
+
+awaitable<void> Session::handshake_watchdog() {
+  const auto limit = listener_->config.handshake_timeout;
+  timer_.expires_after(limit);
+  auto [error] = co_await timer_.async_wait(use_tuple);
+  if (!error && !handshake_done_ && !closing_)
+    close(DisconnectReason::timeout, "RFB handshake not finished within " + std::to_string(limit.count()) + "s");
+}
+
+void Session::observe(rfb::Direction direction, std::span<const std::uint8_t> bytes) {
+  auto result = parser_->feed(direction, bytes);
+  for (const auto& event : result.events) apply(event);
+  if (result.status == rfb::Status::error) {
+    close(DisconnectReason::protocol_error, result.error);
+    return;
+  }
+  if (parser_->finished()) handshake_finished();
+}
+
+void Session::apply(const rfb::Event& event) {
+  const auto& summary = parser_->summary();
+  if (summary.version.major != 0)
+    fields_[Field::rfb_version] = std::to_string(summary.version.major) + "." + std::to_string(summary.version.minor);
+  if (!summary.security_name.empty()) fields_[Field::security_type] = summary.security_name;
+
+  if (const auto* user = std::get_if<rfb::UserNameSeen>(&event)) {
+    fields_[Field::user] = user->user;
+  } else if (const auto* refused = std::get_if<rfb::ConnectionRefused>(&event)) {
+    spdlog::info("session {}: server refused the connection: {}", id(), util::printable(refused->reason));
+  } else if (const auto* auth = std::get_if<rfb::AuthResultSeen>(&event)) {
+    switch (auth->result) {
+      case rfb::AuthResult::ok:
+        spdlog::info("session {}: authentication succeeded ({})", id(), fields_[Field::security_type]);
+        publish(EventKind::auth_success);
+        break;
+      case rfb::AuthResult::failed: {
+        const std::string reason = auth->reason.empty() ? "authentication failed" : auth->reason;
+        spdlog::info("session {}: authentication failed for client {} ({}): {}", id(), fields_[Field::client_ip],
+                     fields_[Field::security_type], util::printable(reason));
+        publish(EventKind::auth_failure, reason);
+        break;
+      }
+      case rfb::AuthResult::unknown:
+        spdlog::info("session {}: authentication result not visible ({})", id(), fields_[Field::security_type]);
+        break;
+    }
+  } else if (const auto* init = std::get_if<rfb::ServerInitSeen>(&event)) {
+    fields_[Field::width] = std::to_string(init->width);
+    fields_[Field::height] = std::to_string(init->height);
+    fields_[Field::desktop_name] = init->desktop_name;
+    spdlog::debug("session {}: desktop \"{}\" {}x{}", id(), util::printable(init->desktop_name), init->width,
+                  init->height);
+  }
+}
+
+void Session::handshake_finished() {
+  handshake_done_ = true;
+  parser_.reset();  // nothing more to parse: free its buffers for the rest of the session
+  timer_.cancel();
+}
+
+void Session::publish(EventKind kind, std::string reason) {
+  hooks::Event event = fields_;
+  event.kind = kind;
+  event[Field::event] = std::string(conf::to_string(kind));
+  event[Field::timestamp] = util::iso8601_utc_now();
+  event[Field::reason] = std::move(reason);
+  if (kind != EventKind::disconnect) {
+    event[Field::duration].clear();
+    event[Field::bytes_in].clear();
+    event[Field::bytes_out].clear();
+  }
+  services_.events.publish(std::move(event));
+}
+
+void Session::note_end(DisconnectReason reason, std::string detail) {
+  if (end_reason_) return;
+  end_reason_ = reason;
+  end_detail_ = std::move(detail);
+}
+
+void Session::note_socket_end(bool client_side, const boost::system::error_code& error) {
+  if (error == asio::error::operation_aborted) return;  // close() already said why
+  const auto reason = client_side ? DisconnectReason::client_closed : DisconnectReason::server_closed;
+  note_end(reason, error == asio::error::eof ? std::string() : error.message());
+}
+
+void Session::fail_socket(bool client_side, const boost::system::error_code& error) {
+  note_socket_end(client_side, error);
+  // A broken direction ends both: the other one has no one left to talk to.
+  close(client_side ? DisconnectReason::client_closed : DisconnectReason::server_closed, error.message());
+}
+
+std::string Session::fill_user_from_target_owner(const tcp::endpoint& target) {
+  if (!is_local_address(target.address())) return {};
+  return local_listener_owner(target.port()).value_or(std::string());
+}
+
+}  // namespace vhm::proxy

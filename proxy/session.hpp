@@ -1,0 +1,87 @@
+#pragma once
+// One viewer connection: resolve and dial the target, relay bytes both ways
+// while the RFB parser watches copies of the handshake, turn what it sees into
+// events, and report exactly one `disconnect` at the end. The session is one
+// coroutine that owns both sockets (STYLE.md); close() is the single way to end
+// it early, from any reason, and the first reason wins.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "conf/config.hpp"
+#include "hooks/event.hpp"
+#include "hooks/event_sink.hpp"
+#include "proxy/asio.hpp"
+#include "proxy/buffer_pool.hpp"
+#include "proxy/disconnect_reason.hpp"
+#include "rfb/handshake_parser.hpp"
+
+namespace vhm::proxy {
+
+class SessionRegistry;
+
+struct ListenerContext {
+  conf::ListenerConfig config;
+  std::string listen_text;  // bound address, "127.0.0.1:5900", the {listen} field
+};
+
+struct SessionServices {
+  hooks::EventSink& events;
+  BufferPool& buffers;
+  SessionRegistry& registry;
+};
+
+class Session {
+ public:
+  Session(tcp::socket client, std::shared_ptr<const ListenerContext> listener, SessionServices services);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Runs the whole session; returns after `disconnect` was published.
+  awaitable<void> run();
+
+  // Ends the session (idempotent; the first reason is kept). Safe to call at
+  // any point of run(), from the io thread.
+  void close(DisconnectReason reason, std::string detail = {});
+
+  const std::string& id() const { return fields_.session_id(); }
+  const hooks::Event& fields() const { return fields_; }
+
+ private:
+  awaitable<void> connect_and_relay();
+  void finish();
+  awaitable<std::optional<tcp::resolver::results_type>> resolve_target();
+  awaitable<bool> dial(const tcp::resolver::results_type& endpoints);
+  awaitable<void> pump(tcp::socket& from, tcp::socket& to, rfb::Direction direction);
+  awaitable<void> handshake_watchdog();
+
+  void observe(rfb::Direction direction, std::span<const std::uint8_t> bytes);
+  void apply(const rfb::Event& event);
+  void handshake_finished();
+  void publish(conf::EventKind kind, std::string reason = {});
+  void note_end(DisconnectReason reason, std::string detail);
+  void note_socket_end(bool client_side, const boost::system::error_code& error);
+  void fail_socket(bool client_side, const boost::system::error_code& error);
+  std::string fill_user_from_target_owner(const tcp::endpoint& target);
+
+  tcp::socket client_;
+  tcp::socket server_;
+  tcp::resolver resolver_;
+  asio::steady_timer timer_;
+  std::shared_ptr<const ListenerContext> listener_;
+  SessionServices services_;
+
+  hooks::Event fields_;  // everything known so far; each event is a copy
+  std::optional<rfb::HandshakeParser> parser_;  // dropped once the handshake is over
+  bool handshake_done_ = false;
+  int running_pumps_ = 0;
+  std::optional<DisconnectReason> end_reason_;
+  std::string end_detail_;
+  bool closing_ = false;
+  std::chrono::steady_clock::time_point started_;
+  std::uint64_t bytes_in_ = 0;   // viewer -> server
+  std::uint64_t bytes_out_ = 0;  // server -> viewer
+};
+
+}  // namespace vhm::proxy

@@ -1,0 +1,28 @@
+#pragma once
+// The set of live sessions: enforces max_sessions, lets shutdown close them
+// all, and (later) lets the control socket list and kill them. io thread only.
+#include <cstddef>
+#include <functional>
+#include <unordered_map>
+#include <string>
+
+namespace vhm::proxy {
+
+class Session;
+
+class SessionRegistry {
+ public:
+  void add(Session& session);
+  void remove(Session& session);
+  std::size_t size() const { return sessions_.size(); }
+  void for_each(const std::function<void(Session&)>& action);
+  Session* find(const std::string& session_id) const;
+  // Called once when the registry becomes empty after close_all() was requested.
+  void on_empty(std::function<void()> callback) { on_empty_ = std::move(callback); }
+
+ private:
+  std::unordered_map<std::string, Session*> sessions_;
+  std::function<void()> on_empty_;
+};
+
+}  // namespace vhm::proxy

@@ -1,0 +1,91 @@
+#include "proxy/target_owner.hpp"
+
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <boost/asio/ip/udp.hpp>
+
+namespace vhm::proxy {
+
+bool is_local_address(const boost::asio::ip::address& address) {
+  if (address.is_loopback()) return true;
+  if (address.is_unspecified()) return false;
+  // Binding succeeds only for an address configured on this host.
+  const boost::asio::ip::udp::endpoint endpoint(address, 0);
+  const int fd = ::socket(endpoint.data()->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool bound = ::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0;
+  ::close(fd);
+  return bound;
+}
+
+std::optional<unsigned> listener_uid_from_proc_net(std::string_view text, std::uint16_t port) {
+  constexpr std::string_view listen_state = "0A";
+  std::size_t line_start = text.find('\n');  // skip the header line
+  while (line_start != std::string_view::npos && line_start + 1 < text.size()) {
+    const std::size_t line_end = text.find('\n', line_start + 1);
+    const std::string_view line = text.substr(line_start + 1, line_end == std::string_view::npos
+                                                                  ? std::string_view::npos
+                                                                  : line_end - line_start - 1);
+    line_start = line_end;
+    // Columns: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
+    std::vector<std::string_view> columns;
+    std::size_t pos = 0;
+    while (pos < line.size() && columns.size() < 8) {
+      while (pos < line.size() && line[pos] == ' ') ++pos;
+      const std::size_t end = line.find(' ', pos);
+      if (pos >= line.size()) break;
+      columns.push_back(line.substr(pos, end == std::string_view::npos ? line.size() - pos : end - pos));
+      if (end == std::string_view::npos) break;
+      pos = end;
+    }
+    if (columns.size() < 8 || columns[3] != listen_state) continue;
+    const std::string_view local = columns[1];
+    const std::size_t colon = local.rfind(':');
+    if (colon == std::string_view::npos) continue;
+    unsigned local_port = 0;
+    const std::string_view port_hex = local.substr(colon + 1);
+    if (std::from_chars(port_hex.data(), port_hex.data() + port_hex.size(), local_port, 16).ec != std::errc{}) continue;
+    if (local_port != port) continue;
+    unsigned uid = 0;
+    const std::string_view uid_text = columns[7];
+    if (std::from_chars(uid_text.data(), uid_text.data() + uid_text.size(), uid).ec != std::errc{}) continue;
+    return uid;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::string read_file(const char* path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::optional<std::string> user_name(unsigned uid) {
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* result = nullptr;
+  if (getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &result) != 0 || result == nullptr)
+    return std::to_string(uid);  // a uid without a name still identifies the owner
+  return std::string(result->pw_name);
+}
+
+}  // namespace
+
+std::optional<std::string> local_listener_owner(std::uint16_t port) {
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    if (auto uid = listener_uid_from_proc_net(read_file(table), port)) return user_name(*uid);
+  }
+  return std::nullopt;
+}
+
+}  // namespace vhm::proxy
