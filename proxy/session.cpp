@@ -196,6 +196,7 @@ awaitable<void> Session::pump(tcp::socket& from, tcp::socket& to, rfb::Direction
 
 awaitable<void> Session::handshake_watchdog() {
   const auto limit = listener_->config.handshake_timeout;
+  if (handshake_done_ || closing_) co_return;
   timer_.expires_after(limit);
   auto [error] = co_await timer_.async_wait(use_tuple);
   if (!error && !handshake_done_ && !closing_)

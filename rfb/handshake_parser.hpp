@@ -6,6 +6,7 @@
 // limit before it is trusted. After ServerInit, or once the exchange becomes
 // opaque (TLS, unknown security type), finished() is true and the caller stops
 // feeding: the relay after that is a plain byte pump.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -48,8 +49,9 @@ using Event = std::variant<ServerVersionSeen, ClientVersionSeen, SecurityTypesOf
 
 enum class Status : std::uint8_t {
   need_more,   // nothing new could be decided; feed more bytes
-  progressed,  // at least one event was produced (see FeedResult::events)
-  error,       // protocol error; see FeedResult::error. The parser stays in error.
+  progressed,  // at least one event was produced (see FeedResult::events), or finished() became true
+  error,       // protocol error; see FeedResult::error. Events decided before the error are still
+               // in FeedResult::events. The parser stays in error: later feeds repeat the error.
 };
 
 struct FeedResult {
@@ -63,7 +65,12 @@ struct Limits {
   std::size_t max_desktop_name_length = 65536;
   std::size_t max_user_name_length = 1024;
   std::size_t max_password_length = 1024;  // VeNCrypt Plain / Tight Unix login: skipped, never stored
-  std::uint32_t max_tight_capabilities = 256;
+  std::uint32_t max_tight_capabilities = 256;  // per Tight capability list
+  std::size_t max_vencrypt_subtypes = 64;      // the count is a u8; real servers offer about ten
+  // Bytes of one direction buffered before the parser can use them (the other
+  // direction is behind, or a message is incomplete). Raised internally to fit
+  // the largest message the limits above allow, so a valid handshake always fits.
+  std::size_t max_pending_bytes = 256 * 1024;
 };
 
 // Snapshot of what is known so far, for filling event fields.

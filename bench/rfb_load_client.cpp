@@ -1,0 +1,535 @@
+// rfb-load-client: the VNC viewer side of the benchmark.
+//
+// Opens N sessions to HOST:PORT (the bench server directly, or a proxy in
+// front of it), completes the RFB 3.8 handshake with security None on each,
+// and then, by --mode:
+//   throughput: asks for updates and reads as fast as it can for --seconds
+//               (timed from when every session is up); prints bytes/s. The
+//               stream's framing is checked (update_stream_checker.hpp).
+//   idle:       asks for nothing and reads nothing; keeps a 1-byte read
+//               pending only to notice a session the path closed.
+//   stalled:    once every session is up, asks for updates on all of them,
+//               then never reads: the path must buffer or apply backpressure.
+//               (Asking only after all handshakes keeps the late handshakes
+//               from queueing behind gigabytes of early streams.)
+//   probe:      retries connect+handshake until one succeeds or --wait
+//               expires: readiness check for a freshly started proxy.
+// idle/stalled print a "ready" line once all sessions are up, then hold them
+// until SIGTERM/SIGINT (or --hold expires) and print a "done" line.
+// All output is one JSON object per line on stdout; exit status 0 means every
+// session worked as the mode expects.
+#include "bench_common.hpp"
+#include "update_stream_checker.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <list>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace vhm::bench {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
+
+enum class Mode { throughput, idle, stalled, probe };
+
+struct ClientOptions {
+    tcp::endpoint target;
+    Mode mode = Mode::throughput;
+    unsigned sessions = 1;
+    unsigned concurrency = 64;
+    double seconds = 5.0;
+    double handshake_timeout = 15.0;
+    double hold = 600.0;
+    double wait = 10.0;
+    std::size_t read_buffer = 256 * 1024;
+    int rcvbuf = 0;  // SO_RCVBUF per session; 0 = kernel default (autotuning)
+};
+
+struct ServerInitInfo {
+    std::uint16_t width = 0;
+    std::uint16_t height = 0;
+};
+
+struct Totals {
+    std::uint64_t connected = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t closed_early = 0;
+    std::uint64_t framing_errors = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t updates = 0;
+    std::string first_error;
+
+    void note_error(const std::string& why) {
+        if (first_error.empty()) {
+            first_error = why;
+        }
+    }
+};
+
+std::chrono::steady_clock::duration seconds_to_duration(double seconds) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+std::string json_string(const std::string& text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+            out += escaped;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string fixed(double value, int decimals) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, value);
+    return text;
+}
+
+const char* mode_name(Mode mode) {
+    switch (mode) {
+    case Mode::throughput: return "throughput";
+    case Mode::idle: return "idle";
+    case Mode::stalled: return "stalled";
+    case Mode::probe: return "probe";
+    }
+    return "?";
+}
+
+// The viewer's half of RFB 3.8 with security None. Throws on anything else.
+awaitable<ServerInitInfo> rfb_handshake(tcp::socket& socket) {
+    auto fail = [](const char* why) { return std::runtime_error(why); };
+    char version[version_size];
+    co_await asio::async_read(socket, asio::buffer(version), use_awaitable);
+    if (std::memcmp(version, "RFB 003.008\n", version_size) != 0) {
+        throw fail("server does not offer RFB 003.008");
+    }
+    co_await asio::async_write(socket, asio::buffer(version), use_awaitable);
+    std::uint8_t count = 0;
+    co_await asio::async_read(socket, asio::buffer(&count, 1), use_awaitable);
+    if (count == 0) {
+        throw fail("server refused the connection (security type count 0)");
+    }
+    std::uint8_t types[255];
+    co_await asio::async_read(socket, asio::buffer(types, count), use_awaitable);
+    if (std::find(types, types + count, std::uint8_t{1}) == types + count) {
+        throw fail("server does not offer security type None");
+    }
+    const std::uint8_t none = 1;
+    co_await asio::async_write(socket, asio::buffer(&none, 1), use_awaitable);
+    std::uint8_t result[4];
+    co_await asio::async_read(socket, asio::buffer(result), use_awaitable);
+    if (get_u32(result) != 0) {
+        throw fail("SecurityResult is not OK");
+    }
+    const std::uint8_t shared = 1;
+    co_await asio::async_write(socket, asio::buffer(&shared, 1), use_awaitable);
+    std::uint8_t init[server_init_fixed_size];
+    co_await asio::async_read(socket, asio::buffer(init), use_awaitable);
+    const std::uint32_t name_length = get_u32(init + 20);
+    if (name_length > 4096) {
+        throw fail("ServerInit name too long");
+    }
+    std::vector<std::uint8_t> name(name_length);
+    co_await asio::async_read(socket, asio::buffer(name), use_awaitable);
+    if (init[4] != 32) {
+        throw fail("ServerInit is not 32 bits per pixel");
+    }
+    co_return ServerInitInfo{get_u16(init), get_u16(init + 2)};
+}
+
+// Returns an empty string on success, else why it failed; never throws, so it
+// can race a timer with || (which waits for the loser if the winner throws).
+awaitable<std::string> connect_and_handshake(tcp::socket& socket, tcp::endpoint target, int rcvbuf,
+                                             ServerInitInfo& info) {
+    try {
+        if (rcvbuf > 0) {
+            // Before connect, so the advertised window scale matches.
+            socket.open(target.protocol());
+            socket.set_option(asio::socket_base::receive_buffer_size(rcvbuf));
+        }
+        co_await socket.async_connect(target, use_awaitable);
+        socket.set_option(tcp::no_delay(true));
+        info = co_await rfb_handshake(socket);
+        co_return std::string();
+    } catch (const std::exception& e) {
+        co_return std::string(e.what());
+    }
+}
+
+awaitable<std::string> handshake_with_timeout(tcp::socket& socket, tcp::endpoint target, int rcvbuf,
+                                              ServerInitInfo& info, Clock::duration timeout) {
+    asio::steady_timer timer(socket.get_executor(), timeout);
+    auto outcome = co_await (connect_and_handshake(socket, target, rcvbuf, info) || timer.async_wait(use_awaitable));
+    if (outcome.index() == 1) {
+        co_return std::string("connect/handshake timed out");
+    }
+    co_return std::get<0>(outcome);
+}
+
+// SetEncodings [raw] + a full-screen non-incremental FramebufferUpdateRequest.
+std::array<std::uint8_t, 18> update_request(const ServerInitInfo& info) {
+    std::array<std::uint8_t, 18> message{};
+    message[0] = 2;
+    put_u16(message.data() + 2, 1);
+    put_u32(message.data() + 4, 0);
+    message[8] = 3;
+    message[9] = 0;
+    put_u16(message.data() + 14, info.width);
+    put_u16(message.data() + 16, info.height);
+    return message;
+}
+
+class LoadClient {
+public:
+    LoadClient(asio::io_context& io, ClientOptions options) : io_(io), options_(options), hold_timer_(io) {}
+
+    void start() {
+        started_ = Clock::now();
+        const unsigned workers = std::max(1u, std::min(options_.concurrency, options_.sessions));
+        for (unsigned i = 0; i < workers; ++i) {
+            asio::co_spawn(io_, worker(), [this](std::exception_ptr error) { log_unexpected(error); });
+        }
+    }
+
+    // Signal or hold expiry: report and stop.
+    void finish(const char* why) {
+        if (finished_) {
+            return;
+        }
+        finished_ = true;
+        if (options_.mode == Mode::throughput) {
+            emit_line("{\"event\":\"result\",\"mode\":\"throughput\",\"ok\":false,\"reason\":" + json_string(why) +
+                      totals_fields() + "}");
+        } else {
+            emit_line(std::string("{\"event\":\"done\",\"mode\":\"") + mode_name(options_.mode) +
+                      "\",\"ok\":" + (healthy() ? "true" : "false") + ",\"reason\":" + json_string(why) +
+                      totals_fields() + "}");
+        }
+        io_.stop();
+    }
+
+    int exit_code() const { return finished_ && healthy() && measured_ ? 0 : 1; }
+
+private:
+    bool healthy() const {
+        return totals_.failed == 0 && totals_.closed_early == 0 && totals_.framing_errors == 0 &&
+               totals_.connected == options_.sessions;
+    }
+
+    std::string totals_fields() const {
+        return ",\"sessions\":" + std::to_string(options_.sessions) + ",\"connected\":" +
+               std::to_string(totals_.connected) + ",\"failed\":" + std::to_string(totals_.failed) +
+               ",\"closed_early\":" + std::to_string(totals_.closed_early) + ",\"framing_errors\":" +
+               std::to_string(totals_.framing_errors) + ",\"first_error\":" + json_string(totals_.first_error);
+    }
+
+    void log_unexpected(std::exception_ptr error) {
+        if (!error) {
+            return;
+        }
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            std::cerr << "rfb-load-client: " << e.what() << '\n';
+            totals_.note_error(e.what());
+            ++totals_.failed;
+        }
+    }
+
+    // Workers bound the number of handshakes in flight so 1000 sessions do not
+    // arrive as one SYN burst that overflows a proxy's accept backlog.
+    awaitable<void> worker() {
+        while (next_session_ < options_.sessions) {
+            ++next_session_;
+            tcp::socket socket(io_);
+            ServerInitInfo info;
+            std::string error = co_await handshake_with_timeout(
+                socket, options_.target, options_.rcvbuf, info, seconds_to_duration(options_.handshake_timeout));
+            if (error.empty()) {
+                try {
+                    co_await start_session(std::move(socket), info);
+                } catch (const std::exception& e) {
+                    error = std::string("sending the update request: ") + e.what();
+                }
+            }
+            if (error.empty()) {
+                ++totals_.connected;
+            } else {
+                ++totals_.failed;
+                totals_.note_error(error);
+            }
+            if (totals_.connected + totals_.failed == options_.sessions) {
+                all_sessions_up();
+            }
+        }
+    }
+
+    awaitable<void> start_session(tcp::socket socket, ServerInitInfo info) {
+        auto on_end = [this](std::exception_ptr error) { log_unexpected(error); };
+        switch (options_.mode) {
+        case Mode::throughput:
+            co_await asio::async_write(socket, asio::buffer(update_request(info)), use_awaitable);
+            asio::co_spawn(io_, read_stream(std::move(socket), info), on_end);
+            break;
+        case Mode::idle:
+            asio::co_spawn(io_, watch_idle(std::move(socket)), on_end);
+            break;
+        case Mode::stalled:
+            held_.push_back(HeldSession{std::move(socket), info});  // never read from
+            break;
+        case Mode::probe:
+            break;
+        }
+    }
+
+    void all_sessions_up() {
+        const double handshake_ms =
+            std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+        if (totals_.failed > 0) {
+            finish("some sessions failed to connect or complete the handshake");
+            return;
+        }
+        if (options_.mode == Mode::throughput) {
+            const auto t0 = Clock::now();
+            const std::uint64_t b0 = totals_.bytes;
+            hold_timer_.expires_after(seconds_to_duration(options_.seconds));
+            hold_timer_.async_wait([this, t0, b0, handshake_ms](const boost::system::error_code& ec) {
+                if (ec || finished_) {
+                    return;
+                }
+                const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+                const std::uint64_t bytes = totals_.bytes - b0;
+                finished_ = true;
+                measured_ = true;
+                emit_line(std::string("{\"event\":\"result\",\"mode\":\"throughput\",\"ok\":") +
+                          (healthy() ? "true" : "false") + ",\"seconds\":" + fixed(elapsed, 3) +
+                          ",\"bytes\":" + std::to_string(bytes) + ",\"mb_per_s\":" +
+                          fixed(static_cast<double>(bytes) / elapsed / 1e6, 1) +
+                          ",\"updates\":" + std::to_string(totals_.updates) +
+                          ",\"handshake_ms\":" + fixed(handshake_ms, 1) + totals_fields() + "}");
+                io_.stop();
+            });
+            return;
+        }
+        if (options_.mode == Mode::stalled) {
+            request_updates_on_held_sessions();
+        }
+        measured_ = true;
+        emit_line(std::string("{\"event\":\"ready\",\"mode\":\"") + mode_name(options_.mode) +
+                  "\",\"handshake_ms\":" + fixed(handshake_ms, 1) + totals_fields() + "}");
+        hold_timer_.expires_after(seconds_to_duration(options_.hold));
+        hold_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) {
+                finish("--hold expired");
+            }
+        });
+    }
+
+    // 18 bytes on an idle socket: a blocking write returns at once.
+    void request_updates_on_held_sessions() {
+        for (auto& held : held_) {
+            boost::system::error_code ec;
+            asio::write(held.socket, asio::buffer(update_request(held.info)), ec);
+            if (ec) {
+                ++totals_.closed_early;
+                totals_.note_error("sending the update request: " + ec.message());
+            }
+        }
+    }
+
+    awaitable<void> read_stream(tcp::socket socket, ServerInitInfo info) {
+        std::vector<std::uint8_t> buffer(options_.read_buffer);
+        UpdateStreamChecker checker(info.width, info.height);
+        std::uint64_t counted_updates = 0;
+        for (;;) {
+            auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
+            if (ec) {
+                ++totals_.closed_early;
+                totals_.note_error("stream ended: " + ec.message());
+                co_return;
+            }
+            totals_.bytes += n;
+            if (!checker.feed(buffer.data(), n)) {
+                ++totals_.framing_errors;
+                totals_.note_error("FramebufferUpdate framing lost");
+                co_return;
+            }
+            totals_.updates += checker.updates() - counted_updates;
+            counted_updates = checker.updates();
+        }
+    }
+
+    awaitable<void> watch_idle(tcp::socket socket) {
+        std::uint8_t byte = 0;
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
+        ++totals_.closed_early;
+        totals_.note_error(ec ? "idle session ended: " + ec.message() : "unexpected data on an idle session");
+        (void)n;
+    }
+
+    asio::io_context& io_;
+    ClientOptions options_;
+    asio::steady_timer hold_timer_;
+    Clock::time_point started_;
+    unsigned next_session_ = 0;
+    Totals totals_;
+    struct HeldSession {
+        tcp::socket socket;
+        ServerInitInfo info;
+    };
+    std::list<HeldSession> held_;
+    bool finished_ = false;
+    bool measured_ = false;
+};
+
+// A free function rather than a lambda: a coroutine lambda's captures live in
+// the closure, which would be gone before the coroutine finishes.
+awaitable<void> probe(asio::io_context& io, const ClientOptions& options, int& exit_code) {
+    const auto start = Clock::now();
+    const auto deadline = start + seconds_to_duration(options.wait);
+    std::string last_error;
+    auto backoff = std::chrono::milliseconds(10);
+    for (unsigned attempt = 1;; ++attempt) {
+        tcp::socket socket(io);
+        ServerInitInfo info;
+        const auto left = deadline - Clock::now();
+        last_error = co_await handshake_with_timeout(socket, options.target, options.rcvbuf, info,
+                                                     std::min<Clock::duration>(left, std::chrono::seconds(2)));
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        if (last_error.empty()) {
+            emit_line("{\"event\":\"probe\",\"ok\":true,\"attempts\":" + std::to_string(attempt) +
+                      ",\"ms\":" + fixed(ms, 1) + ",\"width\":" + std::to_string(info.width) +
+                      ",\"height\":" + std::to_string(info.height) + "}");
+            exit_code = 0;
+            co_return;
+        }
+        if (Clock::now() + backoff >= deadline) {
+            emit_line("{\"event\":\"probe\",\"ok\":false,\"attempts\":" + std::to_string(attempt) +
+                      ",\"ms\":" + fixed(ms, 1) + ",\"first_error\":" + json_string(last_error) + "}");
+            co_return;
+        }
+        asio::steady_timer pause(io, backoff);
+        co_await pause.async_wait(use_awaitable);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(200));
+    }
+}
+
+int run_probe(const ClientOptions& options) {
+    asio::io_context io(1);
+    int exit_code = 1;
+    asio::co_spawn(io, probe(io, options, exit_code), [](std::exception_ptr error) {
+        if (error) {
+            std::rethrow_exception(error);
+        }
+    });
+    io.run();
+    return exit_code;
+}
+
+int run(int argc, char** argv) {
+    namespace po = boost::program_options;
+    ClientOptions options;
+    std::string connect_text;
+    std::string mode_text = "throughput";
+    po::options_description description("rfb-load-client options");
+    description.add_options()
+        ("help,h", "show this help")
+        ("connect", po::value(&connect_text)->required(), "HOST:PORT of the server or proxy (numeric)")
+        ("mode", po::value(&mode_text)->default_value(mode_text), "throughput | idle | stalled | probe")
+        ("sessions", po::value(&options.sessions)->default_value(options.sessions), "number of sessions")
+        ("seconds", po::value(&options.seconds)->default_value(options.seconds), "throughput: measuring time")
+        ("concurrency", po::value(&options.concurrency)->default_value(options.concurrency), "handshakes in flight at once")
+        ("handshake-timeout", po::value(&options.handshake_timeout)->default_value(options.handshake_timeout), "seconds per connect+handshake")
+        ("hold", po::value(&options.hold)->default_value(options.hold), "idle/stalled: give up holding after this many seconds")
+        ("wait", po::value(&options.wait)->default_value(options.wait), "probe: keep retrying for this many seconds")
+        ("read-buffer", po::value(&options.read_buffer)->default_value(options.read_buffer), "throughput: bytes per read")
+        ("rcvbuf", po::value(&options.rcvbuf)->default_value(options.rcvbuf), "SO_RCVBUF per session in bytes (0: kernel default)");
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, description), vm);
+    if (vm.count("help")) {
+        std::cout << description << '\n';
+        return 0;
+    }
+    po::notify(vm);
+    if (mode_text == "throughput") {
+        options.mode = Mode::throughput;
+    } else if (mode_text == "idle") {
+        options.mode = Mode::idle;
+    } else if (mode_text == "stalled") {
+        options.mode = Mode::stalled;
+    } else if (mode_text == "probe") {
+        options.mode = Mode::probe;
+    } else {
+        throw std::invalid_argument("unknown --mode '" + mode_text + "'");
+    }
+    if (options.sessions == 0 || options.seconds <= 0 || options.read_buffer == 0) {
+        throw std::invalid_argument("--sessions, --seconds and --read-buffer must be > 0");
+    }
+    options.target = parse_endpoint(connect_text);
+    ::signal(SIGPIPE, SIG_IGN);
+    const rlim_t fd_limit = raise_nofile_limit();
+    if (fd_limit < options.sessions + 16) {
+        throw std::runtime_error("RLIMIT_NOFILE " + std::to_string(fd_limit) + " is too low for " +
+                                 std::to_string(options.sessions) + " sessions");
+    }
+    if (options.mode == Mode::probe) {
+        return run_probe(options);
+    }
+
+    asio::io_context io(1);
+    LoadClient client(io, options);
+    asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+    stop_signals.async_wait([&](const boost::system::error_code& ec, int) {
+        if (!ec) {
+            client.finish("signal");
+        }
+    });
+    client.start();
+    io.run();
+    return client.exit_code();
+}
+
+}  // namespace
+}  // namespace vhm::bench
+
+int main(int argc, char** argv) {
+    try {
+        return vhm::bench::run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "rfb-load-client: " << e.what() << '\n';
+        return 2;
+    }
+}

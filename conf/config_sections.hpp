@@ -1,0 +1,36 @@
+#pragma once
+// Internal to the loader: one function per top-level section. Each fills its
+// part of Config from the YAML and reports problems; the loader decides whether
+// the whole Config is usable.
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "conf/config_reader.hpp"
+
+namespace vhm::conf {
+
+// Absolute, lexically normal; relative text is relative to base_dir.
+std::filesystem::path resolve_config_path(const std::string& text, const std::filesystem::path& base_dir);
+
+// `section` is absent when the file has no global: key. hooks_dir defaults to base_dir.
+GlobalConfig load_global(const std::optional<Entry>& section, const std::filesystem::path& base_dir,
+                         ProblemList& problems);
+
+// Reports "no listeners" itself when the section is absent or empty.
+std::vector<ListenerConfig> load_listeners(const std::optional<Entry>& section, ProblemList& problems);
+
+// Log action paths resolve against base_dir, commands against global.hooks_dir.
+std::map<EventKind, std::vector<HookConfig>> load_events(const Entry& section, const GlobalConfig& global,
+                                                         const std::filesystem::path& base_dir,
+                                                         ProblemList& problems);
+
+// A command hook's `cmd:`: split into argv, placeholders checked, argv[0]
+// resolved to an absolute executable. nullopt after reporting problems.
+std::optional<std::vector<std::string>> load_hook_command(const Entry& cmd, const std::filesystem::path& hooks_dir,
+                                                          ProblemList& problems);
+
+}  // namespace vhm::conf

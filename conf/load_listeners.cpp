@@ -1,0 +1,96 @@
+#include "conf/address.hpp"
+#include "conf/config_sections.hpp"
+
+namespace vhm::conf {
+namespace {
+
+bool is_all_addresses(const std::string& host) { return host.empty() || host == "::"; }
+bool is_ipv4(const std::string& host) { return !host.empty() && host.find(':') == std::string::npos; }
+
+// Two listen addresses that cannot both be bound. Port 0 (kernel's choice)
+// never conflicts; ":port" and "[::]:port" are dual-stack and cover everything.
+bool conflicts(const HostPort& a, const HostPort& b) {
+  if (a.port != b.port || a.port == 0) return false;
+  if (a.host == b.host || is_all_addresses(a.host) || is_all_addresses(b.host)) return true;
+  return (a.host == "0.0.0.0" && is_ipv4(b.host)) || (b.host == "0.0.0.0" && is_ipv4(a.host));
+}
+
+struct Parsed {
+  ListenerConfig config;
+  std::string key;
+  bool has_listen = false;
+  int listen_line = 0;
+};
+
+std::optional<Parsed> load_listener(const Entry& item, ProblemList& problems) {
+  MapReader map(item, problems);
+  if (!map.ok()) return std::nullopt;
+  Parsed parsed;
+  parsed.key = item.key;
+  parsed.config.line = item.line;
+  if (item.node.IsNull()) {
+    problems.add(item.line, item.key, "empty listener: listen and target are required");
+    return std::nullopt;
+  }
+
+  const auto address = [&](std::string_view key, auto parse) -> std::optional<HostPort> {
+    auto entry = map.take(key);
+    if (!entry) {
+      problems.add(item.line, map.key_path(key), std::string(key) + " is required");
+      return std::nullopt;
+    }
+    auto text = read_string(*entry, problems);
+    if (!text) return std::nullopt;
+    std::string error;
+    auto result = parse(*text, error);
+    if (!result) problems.add(entry->line, entry->key, error);
+    if (key == "listen") parsed.listen_line = entry->line;
+    return result;
+  };
+  if (auto listen = address("listen", parse_listen_address)) {
+    parsed.config.listen = *listen;
+    parsed.has_listen = true;
+  }
+  if (auto target = address("target", parse_target_address)) parsed.config.target = *target;
+  if (auto entry = map.take("user"))
+    if (auto text = read_string(*entry, problems)) parsed.config.user = *text;
+  if (auto entry = map.take("handshake_timeout"))
+    if (auto value = read_whole_seconds(*entry, problems)) parsed.config.handshake_timeout = *value;
+  if (auto entry = map.take("connect_timeout"))
+    if (auto value = read_whole_seconds(*entry, problems)) parsed.config.connect_timeout = *value;
+  map.finish();
+  return parsed;
+}
+
+}  // namespace
+
+std::vector<ListenerConfig> load_listeners(const std::optional<Entry>& section, ProblemList& problems) {
+  std::vector<ListenerConfig> listeners;
+  if (!section || section->node.IsNull() || (section->node.IsSequence() && section->node.size() == 0)) {
+    problems.add(section ? section->line : 0, "listeners", "no listeners: nothing to do");
+    return listeners;
+  }
+  std::vector<Parsed> seen;
+  for (const Entry& item : read_list(*section, problems, "listeners")) {
+    auto parsed = load_listener(item, problems);
+    if (!parsed) continue;
+    if (parsed->has_listen) {
+      for (const Parsed& other : seen) {
+        if (!other.has_listen || !conflicts(parsed->config.listen, other.config.listen)) continue;
+        const std::string mine = format_host_port(parsed->config.listen);
+        const std::string theirs = format_host_port(other.config.listen);
+        const std::string where = other.key + " (line " + std::to_string(other.listen_line) + ")";
+        problems.add(parsed->listen_line, parsed->key + ".listen",
+                     mine == theirs ? "duplicate listen address " + mine + ": " + where + " already listens there"
+                                    : "listen address " + mine + " overlaps " + theirs + " of " + where +
+                                          ": both cannot be bound");
+        break;
+      }
+    }
+    listeners.push_back(parsed->config);
+    seen.push_back(std::move(*parsed));
+  }
+  return listeners;
+}
+
+}  // namespace vhm::conf

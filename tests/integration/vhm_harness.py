@@ -1,0 +1,779 @@
+"""Shared machinery for the integration tests: real processes on loopback.
+
+Starts TigerVNC `Xvnc` on a free display, the proxy with a generated YAML
+config, the Net::VNC viewer (vnc_viewer.pl) and, for fault injection only,
+fake RFB peers written with sockets. Everything waits by polling with a bound,
+never by fixed sleeps, and everything started here is stopped by pid.
+Python 3 standard library only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from pathlib import Path
+from typing import Callable, Iterable
+
+HERE = Path(__file__).resolve().parent
+HOOKS_DIR = HERE / "hooks"
+RECORD_HOOK = "record_event.py"
+VIEWER = HERE / "vnc_viewer.pl"
+XVNC = "/usr/bin/Xvnc"
+VNC_PASSWORD = "s3cret-pw"  # Net::VNC and TigerVNC only use the first 8 bytes
+
+FIELDS = [
+    "event", "session_id", "timestamp", "client_ip", "client_port", "listen",
+    "target_host", "target_port", "display", "user", "rfb_version",
+    "security_type", "desktop_name", "width", "height", "reason", "duration",
+    "bytes_in", "bytes_out",
+]
+EVENT_KINDS = ["connect", "auth_success", "auth_failure", "disconnect"]
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+SESSION_ID_RE = re.compile(r"^[0-9a-f]+$")
+
+DEFAULT_WAIT = 10.0  # seconds; the bound for "should happen promptly"
+
+
+def proxy_binary() -> str:
+    path = os.environ.get("VHM_BINARY")
+    if not path:
+        source = Path(os.environ.get("VHM_SOURCE_DIR", HERE.parent.parent))
+        path = str(source / "build-it" / "app" / "vnc-hooks-manager")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"proxy binary not found or not executable: {path} "
+                           "(set VHM_BINARY)")
+    return path
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = DEFAULT_WAIT,
+               what: str = "condition", interval: float = 0.02):
+    """Polls predicate until it returns something truthy; returns that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def closed_port() -> int:
+    """A loopback port outside 5900-5999 that nothing listens on (right now)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if not 5900 <= port <= 5999:
+            return port
+
+
+def pid_alive(pid: int) -> bool:
+    """True if the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+def kill_quietly(proc: subprocess.Popen | None, sig=signal.SIGTERM, grace: float = 5.0):
+    """Stops one process we started, by pid: sig, then SIGKILL after grace."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+
+# --------------------------------------------------------------------------
+# Xvnc
+# --------------------------------------------------------------------------
+
+class Xvnc:
+    """A TigerVNC Xvnc on display :N listening on 127.0.0.1:5900+N."""
+
+    def __init__(self, workdir: str, security: str = "VncAuth",
+                 password: str = VNC_PASSWORD, geometry=(800, 600),
+                 desktop: str = "vhm-it desktop"):
+        self.workdir = Path(workdir)
+        self.security = security
+        self.password = password
+        self.width, self.height = geometry
+        self.desktop = desktop
+        self.proc: subprocess.Popen | None = None
+        self.number = -1
+        self.port = 0
+
+    @property
+    def display(self) -> str:
+        return f":{self.number}"
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _password_file(self) -> Path:
+        path = self.workdir / "xvnc-passwd"
+        data = subprocess.run(["vncpasswd", "-f"], input=self.password.encode() + b"\n",
+                              capture_output=True, check=True, timeout=10).stdout
+        path.write_bytes(data)
+        path.chmod(0o600)
+        return path
+
+    def start(self) -> "Xvnc":
+        args_security = ["-SecurityTypes", self.security]
+        if self.security == "VncAuth":
+            args_security += ["-rfbauth", str(self._password_file())]
+        candidates = list(range(20, 100))
+        random.shuffle(candidates)
+        last_log = ""
+        for number in candidates[:8]:
+            port = 5900 + number
+            if (os.path.exists(f"/tmp/.X{number}-lock")
+                    or os.path.exists(f"/tmp/.X11-unix/X{number}")
+                    or not port_is_free(port)):
+                continue
+            log_path = self.workdir / f"xvnc-{number}.log"
+            log = open(log_path, "wb")
+            cmd = [XVNC, f":{number}", "-rfbport", str(port), "-interface", "127.0.0.1",
+                   "-nolisten", "tcp", "-geometry", f"{self.width}x{self.height}",
+                   "-depth", "24", "-desktop", self.desktop, "-UseBlacklist=0",
+                   "-AlwaysShared"] + args_security
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            log.close()
+            self.proc, self.number, self.port = proc, number, port
+            try:
+                wait_until(lambda: proc.poll() is not None or self._greets(),
+                           timeout=15, what=f"Xvnc :{number} to accept RFB")
+            except AssertionError:
+                self.stop()
+                raise
+            if proc.poll() is None:
+                return self
+            last_log = log_path.read_text(errors="replace")
+            self.proc = None
+        raise RuntimeError(f"could not start Xvnc on a free display; last log:\n{last_log}")
+
+    def _greets(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as probe:
+                probe.settimeout(2)
+                return recv_exact(probe, 12).startswith(b"RFB ")
+        except OSError:
+            return False
+
+    def stop(self):
+        kill_quietly(self.proc)
+        self.proc = None
+
+
+# --------------------------------------------------------------------------
+# Proxy
+# --------------------------------------------------------------------------
+
+def yaml_scalar(value) -> str:
+    """A YAML scalar: JSON strings are valid YAML double-quoted scalars."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(str(value))
+
+
+def make_config(listeners: Iterable[dict], events: dict | None = None,
+                global_: dict | None = None) -> str:
+    """Block-style YAML, one key per line (so file:line messages are testable)."""
+    lines = ["global:"]
+    settings = {"hooks_dir": str(HOOKS_DIR), "log_level": "info"}
+    settings.update(global_ or {})
+    for key, value in settings.items():
+        lines.append(f"  {key}: {yaml_scalar(value)}")
+    lines.append("listeners:")
+    for listener in listeners:
+        first = True
+        for key, value in listener.items():
+            lines.append(f"  {'- ' if first else '  '}{key}: {yaml_scalar(value)}")
+            first = False
+    if events:
+        lines.append("events:")
+        for kind, hooks in events.items():
+            lines.append(f"  {kind}:")
+            for hook in hooks:
+                first = True
+                for key, value in hook.items():
+                    lines.append(f"    {'- ' if first else '  '}{key}: {yaml_scalar(value)}")
+                    first = False
+    return "\n".join(lines) + "\n"
+
+
+def record_cmd(out_file, fields: Iterable[str] = FIELDS, sleep: float = 0) -> str:
+    """cmd for the recording hook: every field as its own key={field} argument."""
+    head = [RECORD_HOOK] + ([f"--sleep={sleep}"] if sleep else []) + [str(out_file)]
+    return " ".join(head + [f"{f}={{{f}}}" for f in fields])
+
+
+def record_hooks(out_file, kinds: Iterable[str] = EVENT_KINDS, **extra) -> dict:
+    """events: section where every kind runs the recording hook."""
+    return {kind: [dict({"name": f"record_{kind}", "cmd": record_cmd(out_file)}, **extra)]
+            for kind in kinds}
+
+
+LISTENING_RE = re.compile(r"listening on (\[[0-9a-fA-F:.%\w]+\]|[^\s:\[\]]+):(\d+)")
+
+
+class OutputCollector:
+    """Reads a pipe line by line on a thread; lines can be awaited by regex."""
+
+    def __init__(self, pipe, name: str):
+        self.lines: list[str] = []
+        self.closed = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, args=(pipe,), daemon=True,
+                                        name=f"collect-{name}")
+        self._thread.start()
+
+    def _run(self, pipe):
+        for raw in iter(pipe.readline, b""):
+            with self._cond:
+                self.lines.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    def snapshot(self) -> list[str]:
+        with self._cond:
+            return list(self.lines)
+
+    def text(self) -> str:
+        return "\n".join(self.snapshot())
+
+    def wait_for(self, pattern: str, timeout: float = DEFAULT_WAIT, count: int = 1,
+                 flags: int = 0) -> list[re.Match]:
+        """Waits until `count` lines match pattern (re.search); returns the matches."""
+        regex = re.compile(pattern, flags)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                matches = [m for m in map(regex.search, self.lines) if m]
+                if len(matches) >= count:
+                    return matches
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    raise AssertionError(
+                        f"no{'' if count == 1 else f' {count}'} line matching {pattern!r} "
+                        f"within {timeout}s; output so far:\n" + "\n".join(self.lines[-60:]))
+                self._cond.wait(min(left, 0.1))
+
+    def matching(self, pattern: str, flags: int = 0) -> list[str]:
+        regex = re.compile(pattern, flags)
+        return [line for line in self.snapshot() if regex.search(line)]
+
+    def join(self, timeout: float = 5.0):
+        self._thread.join(timeout)
+
+
+def close_pipes(proc: subprocess.Popen, *collectors: OutputCollector | None):
+    for collector in collectors:
+        if collector is not None:
+            collector.join()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+class Proxy:
+    """One vnc-hooks-manager process with its own temp dir and collected output."""
+
+    def __init__(self, workdir: str):
+        self.workdir = Path(workdir)
+        self.proc: subprocess.Popen | None = None
+        self.stdout: OutputCollector | None = None
+        self.stderr: OutputCollector | None = None
+        self.config_path: Path | None = None
+        self.endpoints: list[tuple[str, int]] = []
+
+    def write_config(self, text: str, name: str = "config.yaml") -> Path:
+        path = self.workdir / name
+        path.write_text(text)
+        return path
+
+    def start(self, config_text: str | None = None, args: list[str] | None = None,
+              listeners: int | None = None, extra_env: dict | None = None) -> "Proxy":
+        """Starts with a config (or raw args); waits for `listeners` ready lines."""
+        cmd = [proxy_binary()]
+        if config_text is not None:
+            self.config_path = self.write_config(config_text)
+            cmd += ["--config", str(self.config_path)]
+            if listeners is None:
+                listeners = config_text.count("\n  - listen:") + config_text.count(
+                    "\n  - target:")
+        cmd += args or []
+        env = dict(os.environ)
+        env.update(extra_env or {})
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, cwd=self.workdir, env=env)
+        self.stdout = OutputCollector(self.proc.stdout, "stdout")
+        self.stderr = OutputCollector(self.proc.stderr, "stderr")
+        if listeners:
+            self.wait_listening(listeners)
+        return self
+
+    def wait_listening(self, count: int, timeout: float = DEFAULT_WAIT):
+        try:
+            matches = self.stderr.wait_for(LISTENING_RE.pattern, timeout=timeout, count=count)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\nproxy exit status: {self.proc.poll()}") from None
+        self.endpoints = [(m.group(1).strip("[]"), int(m.group(2))) for m in matches]
+        return self.endpoints
+
+    def endpoint(self, index: int = 0) -> tuple[str, int]:
+        return self.endpoints[index]
+
+    def port(self, index: int = 0) -> int:
+        return self.endpoints[index][1]
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> OutputCollector:
+        return self.stderr
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout: float = DEFAULT_WAIT) -> int:
+        code = self.proc.wait(timeout=timeout)
+        self.stdout.join()
+        self.stderr.join()
+        return code
+
+    def stop(self):
+        if self.proc is not None:
+            kill_quietly(self.proc, grace=10)
+            close_pipes(self.proc, self.stdout, self.stderr)
+
+
+# --------------------------------------------------------------------------
+# Hook records
+# --------------------------------------------------------------------------
+
+class Record:
+    """One invocation of hooks/record_event.py."""
+
+    def __init__(self, raw: dict):
+        self.raw = raw
+        self.argv: list[str] = raw["argv"]
+        self.env: dict[str, str] = raw["env"]
+        self.args: dict[str, str] = {}
+        for arg in self.argv:
+            key, sep, value = arg.partition("=")
+            if sep:
+                self.args[key] = value
+
+    def __getitem__(self, field: str) -> str:
+        return self.args[field]
+
+    def get(self, field: str, default=None):
+        return self.args.get(field, default)
+
+    @property
+    def event(self) -> str:
+        return self.args.get("event") or self.env.get("VNC_EVENT", "")
+
+    @property
+    def session_id(self) -> str:
+        return self.args.get("session_id") or self.env.get("VNC_SESSION_ID", "")
+
+    def __repr__(self):
+        return f"Record({self.args or self.argv}, env={self.env})"
+
+
+def read_records(path) -> list[Record]:
+    try:
+        with open(path, encoding="ascii") as records:
+            return [Record(json.loads(line)) for line in records if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def wait_records(path, predicate: Callable[[list[Record]], bool],
+                 timeout: float = DEFAULT_WAIT, what: str = "hook records") -> list[Record]:
+    last: list[Record] = []
+
+    def check():
+        nonlocal last
+        last = read_records(path)
+        return predicate(last)
+    try:
+        wait_until(check, timeout=timeout, what=what)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; records so far: {last}") from None
+    return last
+
+
+def session_records(records: list[Record], session_id: str) -> list[Record]:
+    return [r for r in records if r.session_id == session_id]
+
+
+def wait_session_done(path, listen_port: int | None = None, count: int = 1,
+                      timeout: float = DEFAULT_WAIT) -> dict[str, list[Record]]:
+    """Waits until `count` sessions (optionally of one listener) recorded their
+    disconnect; returns {session_id: that session's records in file order}."""
+    def done(records):
+        ids = [r.session_id for r in records if r.event == "disconnect"
+               and (listen_port is None or r.get("listen", "").endswith(f":{listen_port}"))]
+        return len(ids) >= count
+    records = wait_records(path, done, timeout=timeout,
+                           what=f"{count} disconnect record(s)")
+    sessions: dict[str, list[Record]] = {}
+    for record in records:
+        if listen_port is not None and not record.get("listen", "").endswith(f":{listen_port}"):
+            continue
+        sessions.setdefault(record.session_id, []).append(record)
+    return {sid: recs for sid, recs in sessions.items()
+            if any(r.event == "disconnect" for r in recs)}
+
+
+# --------------------------------------------------------------------------
+# Viewer (Net::VNC)
+# --------------------------------------------------------------------------
+
+class ViewerResult:
+    def __init__(self, returncode: int, stdout: str, stderr: str, elapsed: float):
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.elapsed = elapsed
+        self.values: dict[str, str] = {}
+        for line in stdout.splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                self.values[key] = value
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and self.values.get("result") == "ok"
+
+    @property
+    def name(self) -> str:
+        return bytes.fromhex(self.values.get("name_hex", "")).decode("utf-8", "replace")
+
+    def int(self, key: str) -> int:
+        return int(self.values[key])
+
+    def __repr__(self):
+        return (f"ViewerResult(rc={self.returncode}, elapsed={self.elapsed:.2f}s, "
+                f"stdout={self.stdout!r}, stderr={self.stderr!r})")
+
+
+def viewer_command(port: int, host: str = "127.0.0.1", password: str | None = VNC_PASSWORD,
+                   hold: float = 0, capture: bool = True, timeout: int = 20) -> list[str]:
+    cmd = ["perl", str(VIEWER), "--host", host, "--port", str(port), "--timeout", str(timeout)]
+    if password is not None:
+        cmd += ["--password", password]
+    if hold:
+        cmd += ["--hold", str(hold)]
+    if not capture:
+        cmd.append("--no-capture")
+    return cmd
+
+
+def run_viewer(port: int, **kwargs) -> ViewerResult:
+    """Runs Net::VNC to completion (bounded by its own alarm and a subprocess timeout)."""
+    cmd = viewer_command(port, **kwargs)
+    started = time.monotonic()
+    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=kwargs.get("timeout", 20) + 10)
+    return ViewerResult(done.returncode, done.stdout.decode(errors="replace"),
+                        done.stderr.decode(errors="replace"), time.monotonic() - started)
+
+
+class BackgroundViewer:
+    """A viewer running concurrently; its stdout lines can be awaited."""
+
+    def __init__(self, port: int, **kwargs):
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(viewer_command(port, **kwargs), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.out = OutputCollector(self.proc.stdout, "viewer-out")
+        self.err = OutputCollector(self.proc.stderr, "viewer-err")
+
+    def wait_for(self, pattern: str, timeout: float = DEFAULT_WAIT):
+        return self.out.wait_for(pattern, timeout=timeout)[0]
+
+    def result(self, timeout: float = 30) -> ViewerResult:
+        code = self.proc.wait(timeout=timeout)
+        self.out.join()
+        self.err.join()
+        return ViewerResult(code, "\n".join(self.out.snapshot()), self.err.text(),
+                            time.monotonic() - self.started)
+
+    def stop(self):
+        kill_quietly(self.proc, grace=2)
+        close_pipes(self.proc, self.out, self.err)
+
+
+# --------------------------------------------------------------------------
+# Raw RFB helpers and fake peers (fault injection only)
+# --------------------------------------------------------------------------
+
+def recv_exact(sock: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise ConnectionError(f"peer closed after {len(data)} of {count} bytes")
+        data += chunk
+    return data
+
+
+def recv_until_eof(sock: socket.socket, timeout: float = DEFAULT_WAIT) -> bytes:
+    """Reads until EOF (or reset); raises socket.timeout if it does not come."""
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def server_init(width: int, height: int, name: bytes, name_length: int | None = None) -> bytes:
+    pixel_format = struct.pack(">BBBBHHHBBB3x", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
+    length = len(name) if name_length is None else name_length
+    return struct.pack(">HH", width, height) + pixel_format + struct.pack(">I", length) + name
+
+
+def connect_client(host: str, port: int, timeout: float = DEFAULT_WAIT) -> socket.socket:
+    sock = socket.create_connection((host, port), timeout=timeout)
+    sock.settimeout(timeout)
+    return sock
+
+
+def client_handshake_none(sock: socket.socket) -> tuple[int, int, bytes]:
+    """RFB 3.8 client side with security None; returns ServerInit (w, h, name)."""
+    version = recv_exact(sock, 12)
+    if not version.startswith(b"RFB "):
+        raise AssertionError(f"not an RFB greeting: {version!r}")
+    sock.sendall(b"RFB 003.008\n")
+    count = recv_exact(sock, 1)[0]
+    types = recv_exact(sock, count)
+    if 1 not in types:
+        raise AssertionError(f"server does not offer None: {list(types)}")
+    sock.sendall(b"\x01")
+    result = struct.unpack(">I", recv_exact(sock, 4))[0]
+    if result != 0:
+        raise AssertionError(f"SecurityResult {result}")
+    sock.sendall(b"\x01")  # ClientInit, shared
+    width, height = struct.unpack(">HH", recv_exact(sock, 4))
+    recv_exact(sock, 16)
+    (length,) = struct.unpack(">I", recv_exact(sock, 4))
+    return width, height, recv_exact(sock, length)
+
+
+class FakeServer:
+    """A scripted RFB server on 127.0.0.1:0: handler(conn, index) per connection;
+    the connection is closed when the handler returns."""
+
+    def __init__(self, handler: Callable[[socket.socket, int], None]):
+        self.handler = handler
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        self.errors: list[BaseException] = []
+        self.handled = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _accept_loop(self):
+        index = 0
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            conn.settimeout(30)
+            with self._lock:
+                self.connections.append(conn)
+            threading.Thread(target=self._serve, args=(conn, index), daemon=True).start()
+            index += 1
+
+    def _serve(self, conn: socket.socket, index: int):
+        try:
+            self.handler(conn, index)
+        except (OSError, ConnectionError):
+            pass  # the proxy closing on us is the point of most fault tests
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            self.errors.append(error)
+        finally:
+            conn.close()  # a handler that returns hangs up
+            with self._lock:
+                self.handled += 1
+
+    def stop(self):
+        self._stopping.set()
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
+        with self._lock:
+            for conn in self.connections:
+                try:
+                    conn.close()
+                except OSError:
+                    pass
+        self._thread.join(5)
+
+
+def wait_peer_closed(sock: socket.socket, timeout: float = DEFAULT_WAIT) -> bool:
+    """True once the peer closed (EOF or reset); False if still open at timeout."""
+    sock.settimeout(timeout)
+    try:
+        while True:
+            if not sock.recv(65536):
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+# --------------------------------------------------------------------------
+# Test base class
+# --------------------------------------------------------------------------
+
+class IntegrationTest(unittest.TestCase):
+    """Per-test temp dir and cleanup; subclasses start what they need."""
+
+    maxDiff = None
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="vhm-it-")
+        self.tmp = Path(self._tmp.name)
+        self.addCleanup(self._tmp.cleanup)
+        self.events_file = self.tmp / "events.jsonl"
+
+    def start_proxy(self, config_text: str | None = None, **kwargs) -> Proxy:
+        proxy = Proxy(str(self.tmp))
+        self.addCleanup(self._dump_on_failure, proxy)
+        self.addCleanup(proxy.stop)
+        return proxy.start(config_text, **kwargs)
+
+    def start_xvnc(self, **kwargs) -> Xvnc:
+        xvnc = Xvnc(str(self.tmp), **kwargs)
+        self.addCleanup(xvnc.stop)
+        return xvnc.start()
+
+    def fake_server(self, handler) -> FakeServer:
+        server = FakeServer(handler)
+        self.addCleanup(server.stop)
+        return server
+
+    def background_viewer(self, port: int, **kwargs) -> BackgroundViewer:
+        viewer = BackgroundViewer(port, **kwargs)
+        self.addCleanup(viewer.stop)
+        return viewer
+
+    def client(self, port: int, host: str = "127.0.0.1") -> socket.socket:
+        sock = connect_client(host, port)
+        self.addCleanup(sock.close)
+        return sock
+
+    def _dump_on_failure(self, proxy: Proxy):
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        failed = result is not None and any(
+            test is self for test, _ in getattr(result, "failures", []) + getattr(result, "errors", []))
+        if (failed or os.environ.get("VHM_IT_VERBOSE")) and proxy.stderr is not None:
+            sys.stderr.write(f"\n----- proxy stderr ({self.id()}) -----\n"
+                             + proxy.stderr.text() + "\n----- end proxy stderr -----\n")
+            if proxy.stdout.snapshot():
+                sys.stderr.write("----- proxy stdout -----\n" + proxy.stdout.text() + "\n")
+
+    def config(self, listeners, events=None, global_=None) -> str:
+        return make_config(listeners, events, global_)
+
+    def stop_proxy_and_check_exit(self, proxy: Proxy, sig=signal.SIGTERM) -> None:
+        """Graceful stop; afterwards every hook has finished, so records are final."""
+        proxy.send_signal(sig)
+        code = proxy.wait_exit(timeout=20)
+        self.assertEqual(code, 0, f"proxy exit status after {signal.Signals(sig).name}")
+
+    # --- common assertions ---
+    def assert_viewer_ok(self, result: ViewerResult):
+        self.assertTrue(result.ok, f"viewer failed: {result}")
+
+    def assert_healthy_login(self, port: int, xvnc: Xvnc, host: str = "127.0.0.1"):
+        """A full Net::VNC login + capture through the proxy works."""
+        result = run_viewer(port, host=host, password=xvnc.password)
+        self.assert_viewer_ok(result)
+        self.assertEqual(result.values.get("captured"), f"{xvnc.width}x{xvnc.height}")
+        return result
+
+    def assert_closed_logged(self, proxy: Proxy, session_id: str, reason: str,
+                             detail_pattern: str = "") -> str:
+        pattern = (rf"session {re.escape(session_id)}: closed \({re.escape(reason)}"
+                   + (rf"[:)].*{detail_pattern}" if detail_pattern else r"[:)]"))
+        return proxy.log().wait_for(pattern, flags=re.IGNORECASE)[0].string
+
+
+class XvncTestCase(IntegrationTest):
+    """Shares one Xvnc per test class (starting one takes ~0.2 s)."""
+
+    xvnc_options: dict = {}
+    xvnc: Xvnc
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        tmp = tempfile.TemporaryDirectory(prefix="vhm-it-xvnc-")
+        cls.addClassCleanup(tmp.cleanup)
+        cls.xvnc = Xvnc(tmp.name, **cls.xvnc_options)
+        cls.addClassCleanup(cls.xvnc.stop)
+        cls.xvnc.start()
+
+    def setUp(self):
+        super().setUp()
+        if self.xvnc.proc is None or self.xvnc.proc.poll() is not None:
+            self.fail(f"shared Xvnc {self.xvnc.display} is not running")

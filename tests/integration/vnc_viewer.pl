@@ -1,0 +1,110 @@
+#!/usr/bin/perl
+# A real third-party VNC viewer for the integration tests: Debian's Net::VNC
+# (libnet-vnc-perl) logs in (VNC password or None) and captures one screenshot.
+# Net::VNC only speaks IPv4 through IO::Socket::INET, so its socket is swapped
+# for a byte-counting IO::Socket::IP: that adds IPv6 and lets the tests compare
+# the proxy's bytes_in/bytes_out with what the viewer really sent and read.
+#
+# Output (stdout, one key=value per line): local_port, name_hex, width, height,
+# captured, bytes_sent, bytes_received, [eof], then "result=ok". On any error:
+# "error=<message>" on stdout and stderr, exit status 1.
+use strict;
+use warnings;
+use Getopt::Long;
+use IO::Select;
+use IO::Socket::IP;
+use Net::VNC;
+
+package CountingSocket {
+    our @ISA = ('IO::Socket::IP');
+    our $sent = 0;
+    our $received = 0;
+    sub read {
+        my $self = shift;
+        my $n = $self->SUPER::read(@_);
+        $received += $n if $n;
+        return $n;
+    }
+    sub sysread {
+        my $self = shift;
+        my $n = $self->SUPER::sysread(@_);
+        $received += $n if $n;
+        return $n;
+    }
+    sub print {
+        my $self = shift;
+        $sent += length(join('', @_));
+        return $self->SUPER::print(@_);
+    }
+    sub write {
+        my ($self, $buf, $len, $off) = @_;
+        $len = length($buf) unless defined $len;
+        $sent += $len;
+        return $self->SUPER::write($buf, $len, $off // 0);
+    }
+}
+
+package main;
+
+$| = 1;
+my %opt = (host => '127.0.0.1', timeout => 20, hold => 0, capture => 1);
+GetOptions(\%opt, 'host=s', 'port=i', 'password=s', 'timeout=i', 'hold=f',
+           'capture!') or die "bad arguments\n";
+die "--port is required\n" unless $opt{port};
+
+my $socket;
+{
+    no warnings 'redefine';
+    *IO::Socket::INET::new = sub {
+        my ($class, %args) = @_;
+        $socket = CountingSocket->new(%args) or return;
+        print "local_port=", $socket->sockport, "\n";
+        return $socket;
+    };
+}
+
+local $SIG{ALRM} = sub { die "timed out after $opt{timeout}s\n" };
+alarm $opt{timeout};
+my $ok = eval {
+    my $vnc = Net::VNC->new({hostname => $opt{host}, port => $opt{port},
+                             password => $opt{password} // ''});
+    $vnc->login;
+    print "name_hex=", unpack('H*', $vnc->name), "\n";
+    print "width=", $vnc->width, "\n";
+    print "height=", $vnc->height, "\n";
+    if ($opt{capture}) {
+        my $image = $vnc->capture;
+        print "captured=", $image->width, "x", $image->height, "\n";
+    }
+    print "logged_in=1\n";
+    if ($opt{hold} > 0) {
+        # Stay connected until the server side closes or the hold time ends,
+        # draining (and counting) anything that arrives meanwhile.
+        my $sock = $vnc->socket;
+        my $sel = IO::Select->new($sock);
+        my $deadline = time + $opt{hold};
+        my $eof = 0;
+        while (!$eof && time < $deadline) {
+            next unless $sel->can_read(0.1);
+            my $n = $sock->sysread(my $buf, 65536);
+            $eof = 1 if !defined $n || $n == 0;
+        }
+        print "eof=$eof\n";
+    }
+    print "bytes_sent=$CountingSocket::sent\n";
+    print "bytes_received=$CountingSocket::received\n";
+    close $vnc->socket;
+    1;
+};
+alarm 0;
+if (!$ok) {
+    my $error = $@ || 'unknown error';
+    $error =~ s/\s+\z//;
+    print "bytes_sent=$CountingSocket::sent\n";
+    print "bytes_received=$CountingSocket::received\n";
+    print "error=$error\n";
+    print STDERR "vnc_viewer: $error\n";
+    exit 1;
+}
+print "result=ok\n";
+exit 0;

@@ -1,0 +1,51 @@
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "conf/event_schema.hpp"
+
+using namespace vhm::conf;
+
+TEST_CASE("event_schema: every event kind round-trips through its name") {
+  for (std::size_t i = 0; i < event_kind_names.size(); ++i) {
+    const auto kind = static_cast<EventKind>(i);
+    const auto parsed = parse_event_kind(to_string(kind));
+    REQUIRE(parsed);
+    CHECK(*parsed == kind);
+  }
+  CHECK(to_string(EventKind::connect) == "connect");
+  CHECK(to_string(EventKind::auth_success) == "auth_success");
+  CHECK(to_string(EventKind::auth_failure) == "auth_failure");
+  CHECK(to_string(EventKind::disconnect) == "disconnect");
+}
+
+TEST_CASE("event_schema: unknown event names are not parsed") {
+  CHECK_FALSE(parse_event_kind("Connect"));
+  CHECK_FALSE(parse_event_kind("blocked"));
+  CHECK_FALSE(parse_event_kind(""));
+}
+
+TEST_CASE("event_schema: the field names are the documented contract, unique, and round-trip") {
+  const std::vector<std::string_view> documented = {
+      "event", "session_id", "timestamp", "client_ip", "client_port", "listen", "target_host",
+      "target_port", "display", "user", "rfb_version", "security_type", "desktop_name", "width",
+      "height", "reason", "duration", "bytes_in", "bytes_out"};
+  REQUIRE(field_names.size() == documented.size());
+  CHECK(std::vector<std::string_view>(field_names.begin(), field_names.end()) == documented);
+  CHECK(std::set<std::string_view>(field_names.begin(), field_names.end()).size() == field_count);
+  for (std::size_t i = 0; i < field_count; ++i) {
+    const auto field = static_cast<Field>(i);
+    const auto parsed = parse_field(to_string(field));
+    REQUIRE(parsed);
+    CHECK(*parsed == field);
+  }
+  CHECK(to_string(Field::bytes_out) == "bytes_out");
+  CHECK_FALSE(parse_field("hook_name"));
+  CHECK_FALSE(parse_field("USER"));
+}
+
+TEST_CASE("event_schema: env_name is VNC_ plus the upper-case field name") {
+  CHECK(env_name(Field::client_ip) == "VNC_CLIENT_IP");
+  CHECK(env_name(Field::event) == "VNC_EVENT");
+  CHECK(env_name(Field::bytes_out) == "VNC_BYTES_OUT");
+}
