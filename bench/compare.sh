@@ -118,16 +118,29 @@ fi
 tmp=$(mktemp -d /tmp/vhm-bench.XXXXXX)
 started_pids=()
 
+# stop_pid PID [NAME]: SIGTERM, up to 5 s grace, then SIGKILL (said aloud
+# when NAME is given: a proxy that ignores SIGTERM is worth knowing about).
 stop_pid() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || return 0
+    local pid=$1 name=${2:-} i
+    kill -TERM "$pid" 2>/dev/null || { forget_pid "$pid"; return 0; }
     for ((i = 0; i < 50; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -KILL "$pid" 2>/dev/null
+    if kill -KILL "$pid" 2>/dev/null && [[ -n $name ]]; then
+        echo "note: $name (pid $pid) did not exit within 5 s of SIGTERM; killed"
+    fi
     wait "$pid" 2>/dev/null
+    forget_pid "$pid"
     return 0
+}
+# Stopped processes leave the cleanup list, so a reused PID is never signalled.
+forget_pid() {
+    local kept=() p
+    for p in "${started_pids[@]}"; do
+        [[ $p == "$1" ]] || kept+=("$p")
+    done
+    started_pids=("${kept[@]}")
 }
 
 # shellcheck disable=SC2317 # invoked by the EXIT trap
@@ -238,11 +251,11 @@ EOF
     # Readiness: one full RFB handshake through the proxy (retried up to 10 s).
     if ! "$client_bin" --connect "127.0.0.1:$proxy_port" --mode probe --wait 10 >"$log.probe" 2>&1; then
         problem "$kind did not become ready on 127.0.0.1:$proxy_port: $(tail -c 300 "$log.probe" | tr '\n' ' ') stderr: $(tail -c 300 "$log.err" | tr '\n' ' ')"
-        stop_pid "$proxy_pid"
+        stop_pid "$proxy_pid" "$(label "$kind")"
         return 1
     fi
 }
-stop_proxy() { stop_pid "$proxy_pid"; }
+stop_proxy() { stop_pid "$proxy_pid" "$(label "$1")"; }
 
 target_port() {
     case "$1" in
@@ -307,7 +320,7 @@ for ((rep = 1; rep <= reps; rep++)); do
     done
 done
 for kind in "${proxies[@]}"; do
-    [[ -n ${tp_pids[$kind]:-} ]] && stop_pid "${tp_pids[$kind]}"
+    [[ -n ${tp_pids[$kind]:-} ]] && stop_pid "${tp_pids[$kind]}" "$(label "$kind")"
 done
 stop_server
 
@@ -315,7 +328,7 @@ stop_server
 # A fresh proxy per phase so its baseline is not inflated by earlier sessions.
 # The server streams only to viewers that ask, so idle sessions get nothing
 # after ServerInit and stalled ones get an endless stream.
-declare -A idle_rss=() idle_pss=() stall_rss1=() stall_rss2=() stall_pss1=() stall_pss2=()
+declare -A up_ms=() idle_rss=() idle_pss=() stall_rss1=() stall_rss2=() stall_pss1=() stall_pss2=()
 start_server "$server_sndbuf"
 
 # start_client MODE KIND: starts the load client against the running proxy;
@@ -333,7 +346,8 @@ start_client() {
         problem "$mode sessions via $(label "$kind") did not all come up: ${line:-no output} $(tail -c 300 "$tmp/client.err" | tr '\n' ' ')"
         return 1
     fi
-    echo "[$mode] $(label "$kind"): $sessions sessions up in $(json_field "$line" handshake_ms) ms"
+    up_ms[$mode.$kind]=$(json_field "$line" handshake_ms)
+    echo "[$mode] $(label "$kind"): $sessions sessions up in ${up_ms[$mode.$kind]} ms"
 }
 # stop_client: SIGTERM, then checks the "done" line (no session closed early).
 stop_client() {
@@ -359,7 +373,7 @@ for kind in "${proxies[@]}"; do
                 "${idle_rss[$kind]} KiB RSS / ${idle_pss[$kind]} KiB Pss_Anon per session"
             stop_client idle "$kind"
         fi
-        stop_proxy
+        stop_proxy "$kind"
     fi
 
     # c) stalled
@@ -399,7 +413,7 @@ for kind in "${proxies[@]}"; do
             fi
             stop_client stalled "$kind"
         fi
-        stop_proxy
+        stop_proxy "$kind"
     fi
 done
 stop_server
@@ -438,6 +452,8 @@ row "throughput / direct (median ratio)" "1.00x" "$(vhm_col "$(as_ratio "$vhm_ra
 row "idle KiB/session RSS" "-" "$(vhm_col "${idle_rss[vhm]:-}")" "$(cell "${idle_rss[haproxy]:-}")" \
     "<= 16 (haproxy ~3)" "$(verdict "${idle_rss[vhm]:-}" '<=' 16)"
 row "idle KiB/session Pss_Anon" "-" "$(vhm_col "${idle_pss[vhm]:-}")" "$(cell "${idle_pss[haproxy]:-}")" "" ""
+row "idle: ms until all sessions up" "-" "$(vhm_col "${up_ms[idle.vhm]:-}")" "$(cell "${up_ms[idle.haproxy]:-}")" \
+    "(64 handshakes in flight)" ""
 row "stalled KiB/session RSS, sample 1" "-" "$(vhm_col "${stall_rss1[vhm]:-}")" \
     "$(cell "${stall_rss1[haproxy]:-}")" "<= 160" "$(verdict "${stall_rss1[vhm]:-}" '<=' 160)"
 row "stalled KiB/session RSS, sample 2" "-" "$(vhm_col "${stall_rss2[vhm]:-}")" \

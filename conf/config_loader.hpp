@@ -27,7 +27,10 @@ struct LoadResult {
 };
 
 // Relative paths inside the file (hooks_dir, log_file, log action paths)
-// resolve against the directory that holds the file.
+// resolve against the directory that holds the file; hooks_dir defaults to
+// that directory. A missing hooks_dir is reported only by a hook that needs it.
+// Executables and run_as users are resolved here, once (see
+// executable_lookup.hpp, user_lookup.hpp); Config.source is the absolute path.
 LoadResult load_config_file(const std::filesystem::path& path);
 
 // `name` is used in messages; `base_dir` resolves relative paths.

@@ -130,6 +130,7 @@ struct HookDispatcher::Impl {
 
   void publish(Event event, EventCompletion done) {
     std::vector<Completion> completions;
+    std::string drop_reason;
     {
       std::lock_guard lock(mutex_);
       ++stats_.events_published;
@@ -138,7 +139,6 @@ struct HookDispatcher::Impl {
 
       const auto& handlers = config_->hooks_for(event.kind);
       const std::size_t limit = config_->global.hook_queue_limit;
-      std::string drop_reason;
       if (!accepting_) {
         drop_reason = "the hook dispatcher is shut down";
       } else if (!handlers.empty() && stats_.queued + handlers.size() > limit) {
@@ -148,8 +148,6 @@ struct HookDispatcher::Impl {
 
       if (!drop_reason.empty()) {
         ++stats_.events_dropped;
-        spdlog::warn("{} event of session {} dropped: {}", conf::to_string(event.kind),
-                     util::printable(event.session_id()), drop_reason);
         EventOutcome outcome;
         outcome.dropped = true;
         for (const auto& hook : handlers) outcome.results.push_back(not_run(hook));
@@ -172,6 +170,9 @@ struct HookDispatcher::Impl {
         advance(session, completions);
       }
     }
+    if (!drop_reason.empty())  // logged outside the lock: overload must not slow publish()
+      spdlog::warn("{} event of session {} dropped: {}", conf::to_string(event.kind),
+                   util::printable(event.session_id()), drop_reason);
     run_completions(completions);
   }
 

@@ -12,7 +12,11 @@
 //  - at most global.hook_queue_limit handler runs wait; beyond that an event is
 //    dropped, counted and logged (its completion still runs, with dropped=true);
 //  - the handler list is taken from the config current at publish() time, so a
-//    reload changes hooks for new events only.
+//    reload changes hooks for new events only;
+//  - `done` never runs under the dispatcher's locks (it may publish again), but
+//    it may run before publish() returns: for a dropped event, or one without
+//    handlers while nothing is pending for its session. It must not call
+//    shutdown().
 #include <cstdint>
 #include <memory>
 
@@ -26,6 +30,7 @@ struct DispatcherStats {
   std::uint64_t events_dropped = 0;
   std::uint64_t runs_started = 0;
   std::uint64_t runs_failed = 0;     // non-zero exit, signal, timeout or spawn failure
+                                     // (not a terminate_on_next_event stop)
   std::uint64_t runs_timed_out = 0;
   std::size_t queued = 0;            // handler runs waiting now
   std::size_t running = 0;           // handler runs in progress now

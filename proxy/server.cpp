@@ -38,8 +38,10 @@ bool Server::start(std::string& error) {
 void Server::wait_for_signals() {
   signals_.async_wait([this](const boost::system::error_code& error, int signal_number) {
     if (error) return;
-    stop(signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    // Re-arm first: stop() may cancel the signal set at once (no sessions), and
+    // that cancel must hit this new wait or io_context::run() never returns.
     wait_for_signals();  // a second signal is logged, not fatal: hooks still drain
+    stop(signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   });
 }
 

@@ -120,8 +120,12 @@ void Session::close(DisconnectReason reason, std::string detail) {
 
 awaitable<std::optional<tcp::resolver::results_type>> Session::resolve_target() {
   const auto& target = listener_->config.target;
-  auto [error, results] = co_await resolver_.async_resolve(target.host, std::to_string(target.port),
-                                                           tcp::resolver::numeric_service, use_tuple);
+  const std::string port = std::to_string(target.port);
+  // An IP literal needs no resolver: skip its background thread and the hop there and back.
+  boost::system::error_code not_numeric;
+  const auto address = asio::ip::make_address(target.host, not_numeric);
+  if (!not_numeric) co_return tcp::resolver::results_type::create(tcp::endpoint(address, target.port), target.host, port);
+  auto [error, results] = co_await resolver_.async_resolve(target.host, port, tcp::resolver::numeric_service, use_tuple);
   if (error || results.empty()) {
     note_end(DisconnectReason::target_unreachable,
              "cannot resolve " + target.host + ": " + (error ? error.message() : "no addresses"));

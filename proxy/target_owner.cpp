@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -82,10 +85,29 @@ std::optional<std::string> user_name(unsigned uid) {
 }  // namespace
 
 std::optional<std::string> local_listener_owner(std::uint16_t port) {
+  // /proc/net/tcp lists every socket of the host: with thousands of sessions,
+  // reading it per connection would cost more than the rest of the handshake.
+  // A server's owner does not change from one second to the next, so cache.
+  struct Cached {
+    std::optional<std::string> owner;
+    std::chrono::steady_clock::time_point read_at;
+  };
+  static std::mutex mutex;
+  static std::unordered_map<std::uint16_t, Cached> cache;
+  constexpr auto max_age = std::chrono::seconds(5);
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(port); it != cache.end() && now - it->second.read_at < max_age) return it->second.owner;
+  std::optional<std::string> owner;
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    if (auto uid = listener_uid_from_proc_net(read_file(table), port)) return user_name(*uid);
+    if (auto uid = listener_uid_from_proc_net(read_file(table), port)) {
+      owner = user_name(*uid);
+      break;
+    }
   }
-  return std::nullopt;
+  if (cache.size() > 4096) cache.clear();
+  cache[port] = {owner, now};
+  return owner;
 }
 
 }  // namespace vhm::proxy

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import unittest
 
-from vhm_harness import (HOOKS_DIR, IntegrationTest, XvncTestCase, Xvnc, proxy_binary,
+from vhm_harness import (HOOKS_DIR, IntegrationTest, XvncTestCase, proxy_binary,
                          read_records, record_cmd, record_hooks, recv_exact, run_viewer,
                          wait_records, wait_session_done)
 
@@ -51,6 +51,18 @@ class GracefulShutdown(XvncTestCase):
 
     def test_sigint_fires_disconnect_with_reason_shutdown_for_every_session_and_exits_0(self):
         self.shutdown_with_live_sessions(signal.SIGINT)
+
+    def test_sigterm_with_no_sessions_exits_0(self):
+        listener = {"listen": "127.0.0.1:0", "target": self.xvnc.target}
+        proxy = self.start_proxy(self.config([listener], record_hooks(self.events_file)))
+        self.stop_proxy_and_check_exit(proxy)
+
+    def test_sigterm_after_a_finished_session_exits_0(self):
+        listener = {"listen": "127.0.0.1:0", "target": self.xvnc.target}
+        proxy = self.start_proxy(self.config([listener], record_hooks(self.events_file)))
+        self.assert_healthy_login(proxy.port(), self.xvnc)
+        wait_session_done(self.events_file)
+        self.stop_proxy_and_check_exit(proxy)
 
 
 class CheckConfig(IntegrationTest):

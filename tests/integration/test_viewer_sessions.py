@@ -8,9 +8,10 @@ import time
 import unittest
 
 from vhm_harness import (FIELDS, SESSION_ID_RE, TIMESTAMP_RE, XvncTestCase, read_records,
-                         record_hooks, run_viewer, wait_session_done)
+                         record_hooks, run_viewer, wait_session_done, wait_until)
 
-# Fields that the proxy cannot know at `connect` (before dialing the target).
+# Fields that the proxy cannot know at `connect` (before dialing the target);
+# the counters (duration, bytes_*) are only known at `disconnect`.
 UNKNOWN_AT_CONNECT = ["rfb_version", "security_type", "desktop_name", "width", "height",
                       "reason"]
 COUNTERS = ["duration", "bytes_in", "bytes_out"]
@@ -50,23 +51,17 @@ class SessionFieldChecks:
 
     def assert_connect_fields(self, record):
         self.assertEqual(record["event"], "connect")
-        for field in UNKNOWN_AT_CONNECT:
+        for field in UNKNOWN_AT_CONNECT + COUNTERS:
             self.assertEqual(record[field], "", f"connect: {field} should be empty")
-        for field in COUNTERS:
-            self.assertIn(record[field], ("", "0"), f"connect: {field}")
 
     def assert_after_auth_fields(self, record, security_type):
-        """auth_success may fire at SecurityResult (before ServerInit): the
-        ServerInit fields are then empty, otherwise they must be right."""
+        """auth_success fires at the SecurityResult, before ServerInit: the
+        ServerInit fields and the end-of-session counters are not known yet."""
         self.assertEqual(record["event"], "auth_success")
         self.assertEqual(record["rfb_version"], "3.8")
         self.assertEqual(record["security_type"], security_type)
-        self.assertEqual(record["reason"], "")
-        self.assertIn(record["desktop_name"], ("", self.xvnc.desktop))
-        self.assertIn(record["width"], ("", str(self.xvnc.width)))
-        self.assertIn(record["height"], ("", str(self.xvnc.height)))
-        for field in COUNTERS:
-            self.assertRegex(record[field], r"^\d*$", f"auth_success: {field}")
+        for field in ["reason", "desktop_name", "width", "height"] + COUNTERS:
+            self.assertEqual(record[field], "", f"auth_success: {field} should be empty")
 
     def assert_disconnect_fields(self, record, viewer, security_type, min_duration,
                                  max_duration):
@@ -111,10 +106,7 @@ class VncAuthSessions(SessionFieldChecks, XvncTestCase):
         finished = time.time()
         self.assert_viewer_ok(viewer)
         self.assertEqual(viewer.values.get("captured"), f"{self.xvnc.width}x{self.xvnc.height}")
-        wait_session_done(self.events_file)
-        self.stop_proxy_and_check_exit(proxy)  # all hooks done: records are final
-
-        records = read_records(self.events_file)
+        (records,) = wait_session_done(self.events_file).values()
         self.assertEqual([r.event for r in records], ["connect", "auth_success", "disconnect"])
         self.assertEqual(len({r["session_id"] for r in records}), 1, "session_id changed")
         for record in records:
@@ -150,10 +142,7 @@ class VncAuthSessions(SessionFieldChecks, XvncTestCase):
         viewer = run_viewer(proxy.port(), password="not-the-password")
         self.assertNotEqual(viewer.returncode, 0, f"viewer should fail: {viewer}")
         self.assertIn("login failed", viewer.values.get("error", ""))
-        wait_session_done(self.events_file)
-        self.stop_proxy_and_check_exit(proxy)
-
-        records = read_records(self.events_file)
+        (records,) = wait_session_done(self.events_file).values()
         self.assertEqual([r.event for r in records], ["connect", "auth_failure", "disconnect"])
         self.assertEqual(len({r["session_id"] for r in records}), 1)
         for record in records:
@@ -179,8 +168,8 @@ class VncAuthSessions(SessionFieldChecks, XvncTestCase):
         viewer = run_viewer(proxy.port(), password=self.xvnc.password)
         self.assert_viewer_ok(viewer)
         wait_session_done(self.events_file)
-        self.stop_proxy_and_check_exit(proxy)
-
+        wait_until(lambda: audit.exists() and audit.read_text().count("\n") >= 3, timeout=10,
+                   what="3 lines in the log action's file")
         lines = audit.read_text().splitlines()
         self.assertEqual(len(lines), 3, f"audit log:\n{audit.read_text()}")
         logged = [json.loads(line) for line in lines]
@@ -224,10 +213,7 @@ class NoneSecuritySessions(SessionFieldChecks, XvncTestCase):
         viewer = run_viewer(proxy.port(), password=None)
         finished = time.time()
         self.assert_viewer_ok(viewer)
-        wait_session_done(self.events_file)
-        self.stop_proxy_and_check_exit(proxy)
-
-        records = read_records(self.events_file)
+        (records,) = wait_session_done(self.events_file).values()
         self.assertEqual([r.event for r in records], ["connect", "auth_success", "disconnect"])
         for record in records:
             self.assert_argv_matches_env(record)
