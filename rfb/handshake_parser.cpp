@@ -41,6 +41,11 @@ FeedResult HandshakeParser::feed(Direction direction, std::span<const std::uint8
 
 bool HandshakeParser::finished() const { return state_->machine.step == detail::Step::done; }
 bool HandshakeParser::failed() const { return state_->machine.step == detail::Step::failed; }
+bool HandshakeParser::awaiting_security_result() const {
+  const auto& machine = state_->machine;
+  return machine.step == detail::Step::security_result &&
+         machine.pending[static_cast<std::size_t>(Direction::server_to_client)].size() == 0;
+}
 const Summary& HandshakeParser::summary() const { return state_->machine.summary; }
 
 }  // namespace vhm::rfb

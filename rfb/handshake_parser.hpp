@@ -98,6 +98,9 @@ class HandshakeParser {
 
   bool finished() const;  // nothing more to learn; stop feeding
   bool failed() const;    // a protocol error was reported
+  // True when the next server bytes begin the SecurityResult (nothing of it
+  // is buffered yet). A gate uses it to hold the result back from the viewer.
+  bool awaiting_security_result() const;
   const Summary& summary() const;
 
  private:

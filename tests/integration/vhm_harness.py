@@ -423,7 +423,9 @@ class Record:
 def read_records(path) -> list[Record]:
     try:
         with open(path, encoding="ascii") as records:
-            return [Record(json.loads(line)) for line in records if line.strip()]
+            # A hook may be writing its line right now: parse complete lines only.
+            return [Record(json.loads(line)) for line in records
+                    if line.endswith("\n") and line.strip()]
     except FileNotFoundError:
         return []
 
