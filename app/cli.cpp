@@ -15,6 +15,8 @@ std::optional<CliOptions> parse_cli(int argc, char** argv) {
       "  vnc-hooks-manager --check-config --config FILE\n"
       "  vnc-hooks-manager --listen ADDR --target ADDR [--listen ADDR --target ADDR ...]\n"
       "                                             quick mode: events printed to stdout as JSON lines\n"
+      "  vnc-hooks-manager ctl [--config FILE | --socket PATH] [--json] sessions|bans|unban ADDRESS|kill ID\n"
+      "                                             ask the running proxy (see 'vnc-hooks-manager ctl --help')\n"
       "\n"
       "An RFB-aware proxy between VNC viewers and VNC servers that runs hooks when\n"
       "someone connects, authenticates (or fails to) and disconnects.\n"

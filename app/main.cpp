@@ -5,10 +5,12 @@
 
 #include <csignal>
 #include <iostream>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
 #include "app/cli.hpp"
+#include "app/ctl_command.hpp"
 #include "app/logging.hpp"
 #include "app/quick_config.hpp"
 #include "app/stdout_event_sink.hpp"
@@ -45,6 +47,9 @@ std::size_t hook_count(const vhm::conf::Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `ctl` is a client of a running proxy, with its own options.
+  if (argc > 1 && std::string_view(argv[1]) == "ctl") return vhm::app::run_ctl_command(argc, argv);
+
   const auto options = vhm::app::parse_cli(argc, argv);
   if (!options) return exit_usage;
   if (options->show_help) {

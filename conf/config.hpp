@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "conf/cidr.hpp"
 #include "conf/event_schema.hpp"
 
 namespace vhm::conf {
@@ -28,6 +29,12 @@ struct ListenerConfig {
   std::string user;  // optional: who the target belongs to ({user} fallback)
   std::chrono::seconds handshake_timeout{30};
   std::chrono::seconds connect_timeout{10};
+  // Connection policy, checked before the target is dialed (policy/connection_limits.hpp).
+  std::vector<Cidr> allow;  // non-empty: only clients in these blocks may connect
+  std::vector<Cidr> deny;   // clients in these blocks may not (deny wins over allow)
+  std::optional<std::size_t> max_sessions;             // concurrent on this listener; nullopt = unlimited
+  std::optional<std::size_t> max_sessions_per_ip;      // concurrent per client address; nullopt = unlimited
+  std::optional<std::size_t> max_connects_per_minute;  // per client address, sliding 60 s; nullopt = unlimited
   int line = 0;  // where in the config file it was defined, for messages
 };
 
@@ -57,6 +64,9 @@ struct HookConfig {
   std::optional<RunAs> run_as;
   bool terminate_on_next_event = false;
   int retries = 0;
+  // A gate decides whether the session may go on: exit 0 lets it, anything
+  // else (or a timeout) refuses it. Only on connect and auth_success handlers.
+  bool gate = false;
   int line = 0;
 };
 
@@ -71,11 +81,28 @@ struct GlobalConfig {
   std::size_t hook_output_max_lines = 200;      // per hook run; the rest is counted, not logged
 };
 
+// Auth-failure blocking. Present in Config only when the `blocking:` section
+// exists and its `enabled` is not false.
+struct BlockingConfig {
+  unsigned max_failures = 5;             // failures within `window` that start a ban
+  std::chrono::seconds window{600};
+  std::chrono::seconds ban{3600};        // first ban of a key
+  std::chrono::seconds max_ban{86'400};  // each further ban doubles the last one, capped here;
+                                         // a key's level is forgotten after max_ban unbanned
+  std::vector<Cidr> allow;               // never banned
+  unsigned ipv4_prefix = 32;             // a client is counted by its address's /prefix
+  unsigned ipv6_prefix = 64;
+  std::filesystem::path state_file;      // absolute; empty = bans kept in memory only
+  int line = 0;
+};
+
 struct Config {
   std::filesystem::path source;  // the file it came from; empty for --listen/--target mode
   GlobalConfig global;
   std::vector<ListenerConfig> listeners;
   std::map<EventKind, std::vector<HookConfig>> events;
+  std::optional<BlockingConfig> blocking;   // nullopt: blocking is off
+  std::filesystem::path control_socket;     // control: socket; absolute; empty = no control socket
 
   const std::vector<HookConfig>& hooks_for(EventKind kind) const {
     static const std::vector<HookConfig> none;

@@ -48,6 +48,8 @@ LoadResult load_text(std::string_view yaml, const std::string& name, const fs::p
     config->global = load_global(top.take("global"), base, problems);
     config->listeners = load_listeners(top.take("listeners"), problems);
     if (auto events = top.take("events")) config->events = load_events(*events, config->global, base, problems);
+    config->blocking = load_blocking(top.take("blocking"), base, problems);
+    config->control_socket = load_control(top.take("control"), base, problems);
     top.finish();
   }
 

@@ -28,6 +28,19 @@ std::map<EventKind, std::vector<HookConfig>> load_events(const Entry& section, c
                                                          const std::filesystem::path& base_dir,
                                                          ProblemList& problems);
 
+// `blocking:`: nullopt when the section is absent or says enabled: false (it is
+// validated either way). state_file resolves against base_dir.
+std::optional<BlockingConfig> load_blocking(const std::optional<Entry>& section, const std::filesystem::path& base_dir,
+                                            ProblemList& problems);
+
+// `control:`: the control socket path (absolute), empty when not configured.
+std::filesystem::path load_control(const std::optional<Entry>& section, const std::filesystem::path& base_dir,
+                                   ProblemList& problems);
+
+// A list of CIDR blocks or bare addresses (allow/deny); each bad item is a
+// problem at its own line.
+std::vector<Cidr> load_cidr_list(const Entry& entry, ProblemList& problems);
+
 // A command hook's `cmd:`: split into argv, placeholders checked, argv[0]
 // resolved to an absolute executable. nullopt after reporting problems.
 std::optional<std::vector<std::string>> load_hook_command(const Entry& cmd, const std::filesystem::path& hooks_dir,

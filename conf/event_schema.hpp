@@ -11,10 +11,10 @@
 
 namespace vhm::conf {
 
-enum class EventKind : std::uint8_t { connect, auth_success, auth_failure, disconnect };
+enum class EventKind : std::uint8_t { connect, auth_success, auth_failure, disconnect, ban, blocked };
 
-inline constexpr std::array<std::string_view, 4> event_kind_names = {
-    "connect", "auth_success", "auth_failure", "disconnect"};
+inline constexpr std::array<std::string_view, 6> event_kind_names = {
+    "connect", "auth_success", "auth_failure", "disconnect", "ban", "blocked"};
 
 constexpr std::string_view to_string(EventKind kind) {
   return event_kind_names[static_cast<std::size_t>(kind)];
@@ -25,15 +25,15 @@ std::optional<EventKind> parse_event_kind(std::string_view name);
 enum class Field : std::uint8_t {
   event, session_id, timestamp, client_ip, client_port, listen, target_host,
   target_port, display, user, rfb_version, security_type, desktop_name, width,
-  height, reason, duration, bytes_in, bytes_out,
+  height, reason, duration, bytes_in, bytes_out, failures, ban_until,
 };
-inline constexpr std::size_t field_count = 19;
+inline constexpr std::size_t field_count = 21;
 
 inline constexpr std::array<std::string_view, field_count> field_names = {
     "event", "session_id", "timestamp", "client_ip", "client_port", "listen",
     "target_host", "target_port", "display", "user", "rfb_version",
     "security_type", "desktop_name", "width", "height", "reason", "duration",
-    "bytes_in", "bytes_out"};
+    "bytes_in", "bytes_out", "failures", "ban_until"};
 
 constexpr std::string_view to_string(Field field) {
   return field_names[static_cast<std::size_t>(field)];

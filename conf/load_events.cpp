@@ -7,7 +7,10 @@ namespace {
 constexpr std::int64_t max_retries = 1000;
 
 // The hook-level keys that only one kind of handler understands.
-constexpr std::string_view command_only_keys[] = {"cmd", "timeout", "run_as", "terminate_on_next_event"};
+constexpr std::string_view command_only_keys[] = {"cmd", "timeout", "run_as", "terminate_on_next_event", "gate"};
+
+// A gate holds the session until it answers; only these moments can be held.
+bool gate_allowed(EventKind kind) { return kind == EventKind::connect || kind == EventKind::auth_success; }
 
 void load_command_hook(MapReader& map, const GlobalConfig& global, HookConfig& hook, ProblemList& problems) {
   map.reject("path", "path is only for action: log (a command hook writes where its cmd says)");
@@ -29,6 +32,12 @@ void load_command_hook(MapReader& map, const GlobalConfig& global, HookConfig& h
   }
   if (auto entry = map.take("terminate_on_next_event"))
     if (auto value = read_bool(*entry, problems)) hook.terminate_on_next_event = *value;
+  if (!gate_allowed(hook.event)) {
+    map.reject("gate", "gate is only allowed on connect and auth_success handlers, not on " +
+                           std::string(to_string(hook.event)));
+  } else if (auto entry = map.take("gate")) {
+    if (auto value = read_bool(*entry, problems)) hook.gate = *value;
+  }
 }
 
 void load_log_hook(MapReader& map, const std::filesystem::path& base_dir, HookConfig& hook, ProblemList& problems) {

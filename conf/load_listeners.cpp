@@ -4,6 +4,9 @@
 namespace vhm::conf {
 namespace {
 
+// Same bound as the global limits: no arithmetic on it can overflow.
+constexpr std::int64_t max_limit = 1'000'000'000;
+
 bool is_all_addresses(const std::string& host) { return host.empty() || host == "::"; }
 bool is_ipv4(const std::string& host) { return !host.empty() && host.find(':') == std::string::npos; }
 
@@ -58,6 +61,15 @@ std::optional<Parsed> load_listener(const Entry& item, ProblemList& problems) {
     if (auto value = read_whole_seconds(*entry, problems)) parsed.config.handshake_timeout = *value;
   if (auto entry = map.take("connect_timeout"))
     if (auto value = read_whole_seconds(*entry, problems)) parsed.config.connect_timeout = *value;
+  if (auto entry = map.take("allow")) parsed.config.allow = load_cidr_list(*entry, problems);
+  if (auto entry = map.take("deny")) parsed.config.deny = load_cidr_list(*entry, problems);
+  const auto limit = [&](std::string_view key, std::optional<std::size_t>& field) {
+    if (auto entry = map.take(key))
+      if (auto value = read_integer(*entry, problems, 1, max_limit)) field = static_cast<std::size_t>(*value);
+  };
+  limit("max_sessions", parsed.config.max_sessions);
+  limit("max_sessions_per_ip", parsed.config.max_sessions_per_ip);
+  limit("max_connects_per_minute", parsed.config.max_connects_per_minute);
   map.finish();
   return parsed;
 }

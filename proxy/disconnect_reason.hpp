@@ -13,6 +13,8 @@ enum class DisconnectReason : std::uint8_t {
   target_unreachable,
   protocol_error,
   shutdown,
+  refused,  // a gate hook said no
+  killed,   // an operator ended it (ctl kill)
 };
 
 constexpr std::string_view to_string(DisconnectReason reason) {
@@ -23,6 +25,8 @@ constexpr std::string_view to_string(DisconnectReason reason) {
     case DisconnectReason::target_unreachable: return "target_unreachable";
     case DisconnectReason::protocol_error: return "protocol_error";
     case DisconnectReason::shutdown: return "shutdown";
+    case DisconnectReason::refused: return "refused";
+    case DisconnectReason::killed: return "killed";
   }
   return "unknown";
 }

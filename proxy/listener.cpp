@@ -3,7 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include "conf/address.hpp"
+#include "policy/log_lines.hpp"
+#include "policy/refusal_text.hpp"
+#include "proxy/blocking.hpp"
+#include "proxy/connection_fields.hpp"
 #include "proxy/endpoint_text.hpp"
+#include "proxy/viewer_refusal.hpp"
+#include "util/iso_time.hpp"
 #include "proxy/session_registry.hpp"
 #include "proxy/spawn.hpp"
 
@@ -14,6 +20,10 @@ awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const ListenerCo
                             SessionServices services) {
   Session session(std::move(socket), std::move(context), services);
   co_await session.run();
+}
+
+awaitable<void> refuse_connection(tcp::socket socket, std::string text) {
+  co_await refuse_viewer(socket, std::move(text), std::chrono::seconds(10));
 }
 
 // An empty host means every address: one dual-stack IPv6 socket where the
@@ -57,6 +67,7 @@ std::unique_ptr<Listener> Listener::open(asio::io_context& io, const conf::Liste
   auto context = std::make_shared<ListenerContext>();
   context->config = config;
   context->listen_text = endpoint_text(acceptor.local_endpoint(ec));
+  context->limits = std::make_shared<policy::ConnectionLimits>(config);
   return std::unique_ptr<Listener>(new Listener(std::move(acceptor), std::move(context)));
 }
 
@@ -87,8 +98,46 @@ awaitable<void> Listener::accept_loop(SessionServices services, std::size_t max_
       socket.close(ignored);
       continue;
     }
+    boost::system::error_code peer_error;
+    const auto peer = socket.remote_endpoint(peer_error);
+    if (peer_error) continue;  // already gone
+    if (auto refusal = admission_refusal(peer, services)) {
+      spawn_logged(acceptor_.get_executor(), refuse_connection(std::move(socket), std::move(*refusal)),
+                   "refusal");
+      continue;
+    }
     spawn_logged(acceptor_.get_executor(), run_session(std::move(socket), context_, services), "session");
   }
+}
+
+std::optional<std::string> Listener::admission_refusal(const tcp::endpoint& peer, const SessionServices& services) {
+  using conf::Field;
+  const auto client = canonical_address(peer.address());
+  const auto now = std::chrono::system_clock::now();
+  hooks::Event event = connection_fields(peer, *context_);
+  std::optional<policy::Refusal> refusal;
+  std::string text;
+  if (services.blocking) {
+    if (auto ban = services.blocking->active_ban(client)) {
+      refusal = policy::Refusal::banned;
+      text = policy::banned_text(ban->until, now);
+      event[Field::failures] = std::to_string(ban->failures);
+      event[Field::ban_until] = util::iso8601_utc(ban->until);
+    }
+  }
+  if (!refusal) {
+    const auto decision = context_->limits->admit(client, now);
+    if (decision == policy::ConnectionLimits::Decision::ok) return std::nullopt;
+    refusal = policy::refusal_of(decision);
+    text = policy::refusal_text(*refusal, event[Field::client_ip]);
+  }
+  spdlog::info("{}", policy::blocked_log_line(event[Field::client_ip], *refusal, text));
+  event.kind = conf::EventKind::blocked;
+  event[Field::event] = "blocked";
+  event[Field::timestamp] = util::iso8601_utc_now();
+  event[Field::reason] = std::string(policy::reason_code(*refusal));
+  services.events.publish(std::move(event));
+  return text;
 }
 
 }  // namespace vhm::proxy

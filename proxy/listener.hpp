@@ -3,6 +3,7 @@
 // Session coroutine; a full session table or a transient accept error (out of
 // file descriptors) is logged and never stops the loop.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "conf/config.hpp"
@@ -23,6 +24,9 @@ class Listener {
 
  private:
   Listener(tcp::acceptor acceptor, std::shared_ptr<const ListenerContext> context);
+  // The text for the viewer when policy refuses this client (ban, allow/deny,
+  // limits); logs the refusal and publishes `blocked`. nullopt: admitted.
+  std::optional<std::string> admission_refusal(const tcp::endpoint& peer, const SessionServices& services);
 
   tcp::acceptor acceptor_;
   std::shared_ptr<const ListenerContext> context_;

@@ -14,6 +14,7 @@ Server::Server(asio::io_context& io, std::shared_ptr<const conf::Config> config,
     : io_(io), config_(std::move(config)), events_(events), signals_(io, SIGINT, SIGTERM) {}
 
 bool Server::start(std::string& error) {
+  if (config_->blocking) blocking_ = std::make_unique<Blocking>(*config_->blocking, events_);
   for (const auto& listener_config : config_->listeners) {
     auto listener = Listener::open(io_, listener_config, error);
     if (!listener) {
@@ -23,7 +24,16 @@ bool Server::start(std::string& error) {
     }
     listeners_.push_back(std::move(listener));
   }
-  const SessionServices services{events_, buffers_, sessions_};
+  if (!config_->control_socket.empty()) {
+    control_handler_ = std::make_unique<ProxyControl>(sessions_, blocking_.get());
+    control_server_ = std::make_unique<control::ControlServer>(io_, config_->control_socket, *control_handler_);
+    if (!control_server_->start(error)) {
+      for (auto& opened : listeners_) opened->close();
+      return false;
+    }
+    spdlog::info("control socket on {}", config_->control_socket.string());
+  }
+  const SessionServices services{events_, buffers_, sessions_, config_, blocking_.get()};
   for (std::size_t i = 0; i < listeners_.size(); ++i) {
     auto& listener = *listeners_[i];
     spdlog::info("listening on {} -> {}", listener.address(),
@@ -53,6 +63,7 @@ void Server::stop(const char* why) {
   stopping_ = true;
   spdlog::info("{} received: closing {} listener(s) and {} session(s)", why, listeners_.size(), sessions_.size());
   for (auto& listener : listeners_) listener->close();
+  if (control_server_) control_server_->close();
   sessions_.for_each([](Session& session) { session.close(DisconnectReason::shutdown); });
   auto finished = [this] {
     signals_.cancel();  // nothing left to wait for: let io_context::run() return

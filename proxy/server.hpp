@@ -10,7 +10,10 @@
 #include "conf/config.hpp"
 #include "hooks/event_sink.hpp"
 #include "proxy/asio.hpp"
+#include "control/control_server.hpp"
+#include "proxy/blocking.hpp"
 #include "proxy/buffer_pool.hpp"
+#include "proxy/proxy_control.hpp"
 #include "proxy/listener.hpp"
 #include "proxy/session_registry.hpp"
 
@@ -37,7 +40,10 @@ class Server {
   hooks::EventSink& events_;
   BufferPool buffers_;
   SessionRegistry sessions_;
+  std::unique_ptr<Blocking> blocking_;  // null when blocking is off
   std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unique_ptr<ProxyControl> control_handler_;
+  std::unique_ptr<control::ControlServer> control_server_;
   asio::signal_set signals_;
   bool stopping_ = false;
 };

@@ -6,8 +6,12 @@
 #include <boost/asio/write.hpp>
 
 #include "conf/address.hpp"
+#include "proxy/blocking.hpp"
+#include "proxy/connection_fields.hpp"
 #include "proxy/endpoint_text.hpp"
-#include "proxy/session_id.hpp"
+#include "proxy/gate.hpp"
+#include "proxy/viewer_refusal.hpp"
+#include "rfb/refusal.hpp"
 #include "proxy/session_registry.hpp"
 #include "proxy/target_owner.hpp"
 #include "util/iso_time.hpp"
@@ -20,10 +24,6 @@ using conf::Field;
 using namespace asio::experimental::awaitable_operators;
 
 namespace {
-
-std::string display_for_port(std::uint16_t port) {
-  return port >= 5900 && port <= 5999 ? ":" + std::to_string(port - 5900) : std::string();
-}
 
 void set_relay_options(tcp::socket& socket) {
   boost::system::error_code ignored;
@@ -44,19 +44,14 @@ Session::Session(tcp::socket client, std::shared_ptr<const ListenerContext> list
       listener_(std::move(listener)),
       services_(services),
       started_(std::chrono::steady_clock::now()) {
-  fields_[Field::session_id] = new_session_id();
   boost::system::error_code ec;
   const auto peer = client_.remote_endpoint(ec);
-  if (!ec) {
-    fields_[Field::client_ip] = address_text(peer.address());
-    fields_[Field::client_port] = std::to_string(peer.port());
-  }
-  fields_[Field::listen] = listener_->listen_text;
-  const auto& target = listener_->config.target;
-  fields_[Field::target_host] = target.host;
-  fields_[Field::target_port] = std::to_string(target.port);
-  fields_[Field::display] = display_for_port(target.port);
-  fields_[Field::user] = listener_->config.user;
+  client_address_ = canonical_address(peer.address());
+  fields_ = connection_fields(peer, *listener_);
+}
+
+Session::~Session() {
+  if (listener_->limits) listener_->limits->session_ended(client_address_);
 }
 
 awaitable<void> Session::run() {
@@ -79,7 +74,15 @@ awaitable<void> Session::connect_and_relay() {
   auto endpoints = co_await resolve_target();
   if (endpoints && fields_[Field::user].empty())
     fields_[Field::user] = fill_user_from_target_owner(endpoints->begin()->endpoint());
-  publish(EventKind::connect);
+  if (has_gate(services_.config->hooks_for(EventKind::connect))) {
+    std::string refusal;
+    if (!co_await pass_gate(EventKind::connect, refusal)) {
+      if (!closing_) co_await refuse_viewer(client_, refusal, std::chrono::seconds(10));
+      co_return;
+    }
+  } else {
+    publish(EventKind::connect);
+  }
 
   if (endpoints && !closing_ && co_await dial(*endpoints)) {
     set_relay_options(client_);
@@ -114,6 +117,7 @@ void Session::close(DisconnectReason reason, std::string detail) {
   boost::system::error_code ignored;
   resolver_.cancel();
   timer_.cancel();
+  if (gate_waiter_) gate_waiter_->cancel();
   client_.close(ignored);
   server_.close(ignored);
 }
@@ -184,8 +188,26 @@ awaitable<void> Session::pump(tcp::socket& from, tcp::socket& to, rfb::Direction
         break;
       }
       counter += n;
+      // With an auth_success gate, a chunk that starts the SecurityResult is
+      // held back from the viewer until the gate decides.
+      const bool chunk_starts_result = !from_client && parser_ && parser_->awaiting_security_result();
       if (parser_) observe(direction, bytes.first(n));
       if (closing_) break;
+      if (auth_gate_pending_) {
+        auth_gate_pending_ = false;
+        std::string refusal;
+        if (!co_await pass_gate(EventKind::auth_success, refusal)) {
+          if (closing_) break;
+          if (chunk_starts_result) {
+            const auto version = parser_ ? parser_->summary().version : rfb::Version{3, 8};
+            const auto failure = rfb::failed_security_result(version, refusal);
+            co_await asio::async_write(to, asio::buffer(failure), use_tuple);
+          }  // else part of an OK already reached the viewer: closing leaves it unauthenticated
+          close(DisconnectReason::refused, end_detail_);
+          break;
+        }
+        if (closing_) break;
+      }
       auto [write_error, written] = co_await asio::async_write(to, asio::buffer(bytes.data(), n), use_tuple);
       if (write_error) {
         fail_socket(!from_client, write_error);
@@ -231,13 +253,17 @@ void Session::apply(const rfb::Event& event) {
     switch (auth->result) {
       case rfb::AuthResult::ok:
         spdlog::info("session {}: authentication succeeded ({})", id(), fields_[Field::security_type]);
-        publish(EventKind::auth_success);
+        if (has_gate(services_.config->hooks_for(EventKind::auth_success)))
+          auth_gate_pending_ = true;  // pump() publishes it and waits for the gate
+        else
+          publish(EventKind::auth_success);
         break;
       case rfb::AuthResult::failed: {
         const std::string reason = auth->reason.empty() ? "authentication failed" : auth->reason;
         spdlog::info("session {}: authentication failed for client {} ({}): {}", id(), fields_[Field::client_ip],
                      fields_[Field::security_type], util::printable(reason));
         publish(EventKind::auth_failure, reason);
+        if (services_.blocking) services_.blocking->record_failure(client_address_, fields_);
         break;
       }
       case rfb::AuthResult::unknown:
@@ -259,7 +285,24 @@ void Session::handshake_finished() {
   timer_.cancel();
 }
 
-void Session::publish(EventKind kind, std::string reason) {
+awaitable<bool> Session::pass_gate(EventKind kind, std::string& reason) {
+  const auto& handlers = services_.config->hooks_for(kind);
+  OutcomeWaiter waiter(client_.get_executor());
+  gate_waiter_ = &waiter;
+  publish(kind, {}, waiter.completion());
+  spdlog::debug("session {}: waiting for the {} gate", id(), conf::to_string(kind));
+  auto outcome = co_await waiter.wait();
+  gate_waiter_ = nullptr;
+  if (!outcome) co_return false;  // the session is closing anyway
+  const auto decision = decide_gate(handlers, *outcome);
+  if (decision.allowed) co_return true;
+  spdlog::info("session {}: refused by the {} gate: {}", id(), conf::to_string(kind), decision.detail);
+  note_end(DisconnectReason::refused, decision.detail);
+  reason = decision.reason;
+  co_return false;
+}
+
+void Session::publish(EventKind kind, std::string reason, hooks::EventCompletion done) {
   hooks::Event event = fields_;
   event.kind = kind;
   event[Field::event] = std::string(conf::to_string(kind));
@@ -270,7 +313,7 @@ void Session::publish(EventKind kind, std::string reason) {
     event[Field::bytes_in].clear();
     event[Field::bytes_out].clear();
   }
-  services_.events.publish(std::move(event));
+  services_.events.publish(std::move(event), std::move(done));
 }
 
 void Session::note_end(DisconnectReason reason, std::string detail) {

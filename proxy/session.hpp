@@ -15,26 +15,36 @@
 #include "proxy/asio.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/disconnect_reason.hpp"
+#include "policy/connection_limits.hpp"
 #include "rfb/handshake_parser.hpp"
 
 namespace vhm::proxy {
 
 class SessionRegistry;
+class Blocking;
 
 struct ListenerContext {
   conf::ListenerConfig config;
   std::string listen_text;  // bound address, "127.0.0.1:5900", the {listen} field
+  // The listener's admission state; every session was admitted by it and
+  // hands its slot back when it ends.
+  std::shared_ptr<policy::ConnectionLimits> limits;
 };
 
 struct SessionServices {
   hooks::EventSink& events;
   BufferPool& buffers;
   SessionRegistry& registry;
+  std::shared_ptr<const conf::Config> config;  // handler lists for gates
+  Blocking* blocking = nullptr;                // null when blocking is off
 };
+
+class OutcomeWaiter;
 
 class Session {
  public:
   Session(tcp::socket client, std::shared_ptr<const ListenerContext> listener, SessionServices services);
+  ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -47,6 +57,13 @@ class Session {
 
   const std::string& id() const { return fields_.session_id(); }
   const hooks::Event& fields() const { return fields_; }
+  // For `ctl sessions`.
+  const char* state() const {
+    return closing_ ? "closing" : handshake_done_ ? "relaying" : running_pumps_ > 0 ? "handshake" : "connecting";
+  }
+  std::chrono::steady_clock::duration age() const { return std::chrono::steady_clock::now() - started_; }
+  std::uint64_t bytes_in() const { return bytes_in_; }
+  std::uint64_t bytes_out() const { return bytes_out_; }
 
  private:
   awaitable<void> connect_and_relay();
@@ -59,7 +76,10 @@ class Session {
   void observe(rfb::Direction direction, std::span<const std::uint8_t> bytes);
   void apply(const rfb::Event& event);
   void handshake_finished();
-  void publish(conf::EventKind kind, std::string reason = {});
+  void publish(conf::EventKind kind, std::string reason = {}, hooks::EventCompletion done = {});
+  // Publishes `kind` and waits for its hooks; true when every gate passed.
+  // On refusal, `reason` is the text for the viewer.
+  awaitable<bool> pass_gate(conf::EventKind kind, std::string& reason);
   void note_end(DisconnectReason reason, std::string detail);
   void note_socket_end(bool client_side, const boost::system::error_code& error);
   void fail_socket(bool client_side, const boost::system::error_code& error);
@@ -72,9 +92,12 @@ class Session {
   std::shared_ptr<const ListenerContext> listener_;
   SessionServices services_;
 
+  asio::ip::address client_address_;
   hooks::Event fields_;  // everything known so far; each event is a copy
   std::optional<rfb::HandshakeParser> parser_;  // dropped once the handshake is over
   bool handshake_done_ = false;
+  bool auth_gate_pending_ = false;  // the server accepted; an auth_success gate must decide
+  OutcomeWaiter* gate_waiter_ = nullptr;  // set while a gate is being waited for
   int running_pumps_ = 0;
   std::optional<DisconnectReason> end_reason_;
   std::string end_detail_;

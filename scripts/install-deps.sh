@@ -6,11 +6,13 @@ set -euo pipefail
 packages=(
   # build
   g++ cmake ninja-build ccache pkg-config
-  libboost1.81-dev libboost-program-options1.81-dev libssl-dev libyaml-cpp-dev libspdlog-dev catch2
+  libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libssl-dev libyaml-cpp-dev libspdlog-dev catch2
   # integration tests: a real VNC server and a real third-party viewer
   python3 tigervnc-standalone-server tigervnc-tools libnet-vnc-perl procps iproute2
   # benchmarks: the tool users would otherwise pick
   haproxy
+  # packaging check: the fail2ban filter is tested with Debian's fail2ban-regex
+  fail2ban
 )
 
 missing=()

@@ -44,18 +44,19 @@ std::string with_hook(std::string_view event, std::string_view hook_lines) {
 
 TEST_CASE("config rejects: unknown keys at every level, listing the known ones") {
   require_single_problem(std::string(listener) + "colour_scheme: blue\n", "colour_scheme", "colour_scheme",
-                         "unknown key \"colour_scheme\" (known: global, listeners, events)");
+                         "unknown key \"colour_scheme\" (known: global, listeners, events, blocking, control)");
   require_single_problem("global:\n  log_levle: info\n" + std::string(listener), "global.log_levle", "log_levle",
                          "unknown key \"log_levle\" (known: hooks_dir, log_file, log_level, max_concurrent_hooks,");
   require_single_problem(std::string(listener) + "    port: 1\n", "listeners[0].port", "port:",
-                         "unknown key \"port\" (known: listen, target, user, handshake_timeout, connect_timeout)");
+                         "unknown key \"port\" (known: listen, target, user, handshake_timeout, connect_timeout, allow, "
+                         "deny, max_sessions, max_sessions_per_ip, max_connects_per_minute)");
   require_single_problem(with_hook("connect", "    - name: h\n      cmd: h.sh\n      tiemout: 5\n"),
                          "events.connect[0].tiemout", "tiemout", "unknown key \"tiemout\"");
 }
 
 TEST_CASE("config rejects: unknown event names") {
   require_single_problem(with_hook("connected", "    - name: h\n      cmd: h.sh\n"), "events.connected", "connected:",
-                         "unknown event \"connected\" (known: connect, auth_success, auth_failure, disconnect)");
+                         "unknown event \"connected\" (known: connect, auth_success, auth_failure, disconnect, ban, blocked)");
 }
 
 TEST_CASE("config rejects: a key given twice in one mapping") {
@@ -349,7 +350,7 @@ events:
     - name: h
       cmd: no_such_hook.sh {nope}
       run_as: vhm-surely-missing-user-4711
-  blocked: []
+  screen_change: []
 )";
   const auto result = load_config_string(yaml, "all.yaml", dir.path());
   INFO(describe(result));
@@ -362,7 +363,7 @@ events:
       {"events.connect[0].cmd", "no_such_hook.sh"},
       {"events.connect[0].cmd", "no_such_hook.sh"},
       {"events.connect[0].run_as", "run_as"},
-      {"events.blocked", "blocked"},
+      {"events.screen_change", "screen_change"},
   };
   REQUIRE(result.problems.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {

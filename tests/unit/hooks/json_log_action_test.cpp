@@ -1,5 +1,5 @@
 // The only translation unit of unit_hooks that compiles Boost.JSON.
-#include <boost/json/src.hpp>
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>

@@ -1,0 +1,94 @@
+#include "proxy/blocking.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "policy/ban_store.hpp"
+#include "policy/log_lines.hpp"
+#include "util/iso_time.hpp"
+
+namespace vhm::proxy {
+
+using conf::Field;
+
+Blocking::Blocking(const conf::BlockingConfig& config, hooks::EventSink& events)
+    : config_(config), events_(events), table_(config) {
+  if (config_.state_file.empty()) {
+    spdlog::warn("blocking: no state_file configured; bans are kept in memory only and end with the process");
+  } else {
+    const auto now = policy::Clock::now();
+    auto loaded = policy::load_bans(config_.state_file, now);
+    if (!loaded.error.empty())
+      spdlog::error("blocking: ignoring ban state file {}: {}", config_.state_file.string(), loaded.error);
+    const std::size_t restored = table_.restore(loaded.bans, now);
+    spdlog::info("blocking: {} ban(s) restored from {}", restored, config_.state_file.string());
+    saver_ = std::thread([this] { save_loop(); });
+  }
+}
+
+Blocking::~Blocking() {
+  if (!saver_.joinable()) return;
+  {
+    std::lock_guard lock(save_mutex_);
+    stopping_ = true;
+    save_pending_ = true;  // one last save with the final state
+  }
+  save_wanted_.notify_one();
+  saver_.join();
+}
+
+std::optional<policy::Ban> Blocking::active_ban(const policy::Address& client) {
+  return table_.ban_for(client, policy::Clock::now());
+}
+
+void Blocking::record_failure(const policy::Address& client, const hooks::Event& session_fields) {
+  const auto ban = table_.record_failure(client, policy::Clock::now());
+  if (!ban) return;
+  spdlog::warn("{}", policy::ban_log_line(session_fields[Field::client_ip], *ban));
+  hooks::Event event = session_fields;
+  event.kind = conf::EventKind::ban;
+  event[Field::event] = "ban";
+  event[Field::timestamp] = util::iso8601_utc_now();
+  event[Field::reason] = "too many authentication failures";
+  event[Field::failures] = std::to_string(ban->failures);
+  event[Field::ban_until] = util::iso8601_utc(ban->until);
+  events_.publish(std::move(event));
+  request_save();
+}
+
+bool Blocking::unban(const std::string& address_or_key) {
+  const bool lifted = table_.unban(address_or_key, policy::Clock::now());
+  if (lifted) {
+    spdlog::info("blocking: {} unbanned by an operator", address_or_key);
+    request_save();
+  }
+  return lifted;
+}
+
+std::vector<policy::Ban> Blocking::bans() { return table_.list(policy::Clock::now()); }
+
+void Blocking::request_save() {
+  if (!saver_.joinable()) return;
+  {
+    std::lock_guard lock(save_mutex_);
+    save_pending_ = true;
+  }
+  save_wanted_.notify_one();
+}
+
+void Blocking::save_loop() {
+  std::unique_lock lock(save_mutex_);
+  for (;;) {
+    save_wanted_.wait(lock, [this] { return save_pending_ || stopping_; });
+    if (save_pending_) {
+      save_pending_ = false;
+      lock.unlock();
+      std::string error;
+      if (!policy::save_bans(config_.state_file, table_.list(policy::Clock::now()), error))
+        spdlog::error("blocking: cannot save bans to {}: {}", config_.state_file.string(), error);
+      lock.lock();
+    }
+    if (stopping_ && !save_pending_) return;
+  }
+}
+
+}  // namespace vhm::proxy

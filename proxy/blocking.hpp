@@ -1,0 +1,51 @@
+#pragma once
+// Auth-failure blocking at run time: the ban table, its state file, and the
+// `ban` events. Sessions report failures here; listeners ask here before
+// dialing. The state file is written by a background thread (fsync can take
+// milliseconds, the relay must not wait for it) and once more on shutdown.
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "hooks/event.hpp"
+#include "hooks/event_sink.hpp"
+#include "policy/ban_table.hpp"
+
+namespace vhm::proxy {
+
+class Blocking {
+ public:
+  Blocking(const conf::BlockingConfig& config, hooks::EventSink& events);
+  ~Blocking();  // flushes the state file
+  Blocking(const Blocking&) = delete;
+  Blocking& operator=(const Blocking&) = delete;
+
+  std::optional<policy::Ban> active_ban(const policy::Address& client);
+  // One failed authentication of a session; may start a ban (logged, `ban`
+  // event with the session's fields, state file saved).
+  void record_failure(const policy::Address& client, const hooks::Event& session_fields);
+  // `address_or_key` as an operator typed it. True when something was lifted.
+  bool unban(const std::string& address_or_key);
+  std::vector<policy::Ban> bans();
+
+ private:
+  void request_save();
+  void save_loop();
+
+  conf::BlockingConfig config_;
+  hooks::EventSink& events_;
+  policy::BanTable table_;
+
+  std::mutex save_mutex_;
+  std::condition_variable save_wanted_;
+  bool save_pending_ = false;
+  bool stopping_ = false;
+  std::thread saver_;
+};
+
+}  // namespace vhm::proxy

@@ -1,0 +1,55 @@
+#include "proxy/gate.hpp"
+
+#include <algorithm>
+
+#include "policy/refusal_text.hpp"
+#include "util/printable.hpp"
+
+namespace vhm::proxy {
+namespace {
+
+const std::string default_reason(policy::default_gate_text);
+
+std::string describe(const hooks::HookResult& result) {
+  if (!result.ran) return "could not run";
+  if (result.timed_out) return "timed out";
+  if (result.signal != 0) return "killed by signal " + std::to_string(result.signal);
+  return "exited " + std::to_string(result.exit_code);
+}
+
+}  // namespace
+
+bool has_gate(const std::vector<conf::HookConfig>& handlers) {
+  return std::any_of(handlers.begin(), handlers.end(), [](const conf::HookConfig& h) { return h.gate; });
+}
+
+GateDecision decide_gate(const std::vector<conf::HookConfig>& handlers, const hooks::EventOutcome& outcome) {
+  if (outcome.dropped) return {false, default_reason, "hook queue full: the gate could not run"};
+  for (const auto& handler : handlers) {
+    if (!handler.gate) continue;
+    const auto it = std::find_if(outcome.results.begin(), outcome.results.end(),
+                                 [&](const hooks::HookResult& r) { return r.name == handler.name; });
+    if (it == outcome.results.end()) return {false, default_reason, "gate " + handler.name + " did not report"};
+    if (it->ok()) continue;
+    const std::string reason = policy::gate_refusal_text(it->first_stdout_line);
+    return {false, reason, "gate " + handler.name + " " + describe(*it) + ": " + util::printable(reason)};
+  }
+  return {true, {}, {}};
+}
+
+OutcomeWaiter::OutcomeWaiter(const asio::any_io_executor& executor)
+    : channel_(std::make_shared<Channel>(executor, 1)) {}
+
+hooks::EventCompletion OutcomeWaiter::completion() const {
+  return [channel = channel_](const hooks::EventOutcome& outcome) { channel->try_send(boost::system::error_code{}, outcome); };
+}
+
+awaitable<std::optional<hooks::EventOutcome>> OutcomeWaiter::wait() {
+  auto [error, outcome] = co_await channel_->async_receive(use_tuple);
+  if (error) co_return std::nullopt;
+  co_return outcome;
+}
+
+void OutcomeWaiter::cancel() { channel_->cancel(); }
+
+}  // namespace vhm::proxy
