@@ -7,7 +7,7 @@ std::string banned_text(std::chrono::system_clock::time_point until, std::chrono
   const auto left = until > now ? until - now : system_clock::duration::zero();
   auto minutes = ceil<std::chrono::minutes>(left).count();
   if (minutes < 1) minutes = 1;
-  return "Too many authentication failures; try again in " + std::to_string(minutes) + " minutes";
+  return "Too many authentication failures; try again in " + std::to_string(minutes) + (minutes == 1 ? " minute" : " minutes");
 }
 
 std::string refusal_text(Refusal refusal, std::string_view client_ip) {

@@ -18,7 +18,7 @@ Blocking::Blocking(const conf::BlockingConfig& config, hooks::EventSink& events)
     const auto now = policy::Clock::now();
     auto loaded = policy::load_bans(config_.state_file, now);
     if (!loaded.error.empty())
-      spdlog::error("blocking: ignoring ban state file {}: {}", config_.state_file.string(), loaded.error);
+      spdlog::error("blocking: starting with no bans: {}", loaded.error);
     const std::size_t restored = table_.restore(loaded.bans, now);
     spdlog::info("blocking: {} ban(s) restored from {}", restored, config_.state_file.string());
     saver_ = std::thread([this] { save_loop(); });
@@ -84,7 +84,7 @@ void Blocking::save_loop() {
       lock.unlock();
       std::string error;
       if (!policy::save_bans(config_.state_file, table_.list(policy::Clock::now()), error))
-        spdlog::error("blocking: cannot save bans to {}: {}", config_.state_file.string(), error);
+        spdlog::error("blocking: cannot save bans: {}", error);
       lock.lock();
     }
     if (stopping_ && !save_pending_) return;

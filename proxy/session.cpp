@@ -193,7 +193,7 @@ awaitable<void> Session::pump(tcp::socket& from, tcp::socket& to, rfb::Direction
       const bool chunk_starts_result = !from_client && parser_ && parser_->awaiting_security_result();
       if (parser_) observe(direction, bytes.first(n));
       if (closing_) break;
-      if (auth_gate_pending_) {
+      if (auth_gate_pending_ && !from_client) {
         auth_gate_pending_ = false;
         std::string refusal;
         if (!co_await pass_gate(EventKind::auth_success, refusal)) {

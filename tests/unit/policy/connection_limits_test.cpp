@@ -179,6 +179,9 @@ TEST_CASE("connection limits: concurrent admits never overshoot max_sessions") {
   auto config = listener();
   config.max_sessions = 37;
   ConnectionLimits limits(config);
+  // Addresses are made up front: Catch's assertions (inside test::ip) are not thread-safe.
+  std::vector<Address> addresses;
+  for (int i = 0; i < 200; ++i) addresses.push_back(ip("192.0.2." + std::to_string(i)));
   std::atomic<int> admitted{0};
   std::atomic<bool> go{false};
   std::vector<std::thread> workers;
@@ -186,7 +189,7 @@ TEST_CASE("connection limits: concurrent admits never overshoot max_sessions") {
     workers.emplace_back([&, t] {
       while (!go.load()) std::this_thread::yield();
       for (int i = 0; i < 25; ++i)
-        if (limits.admit(ip("192.0.2." + std::to_string(t * 25 + i)), t0) == Decision::ok) ++admitted;
+        if (limits.admit(addresses[static_cast<std::size_t>(t * 25 + i)], t0) == Decision::ok) ++admitted;
     });
   }
   go = true;

@@ -12,8 +12,8 @@ TEST_CASE("refusal text: banned says the minutes left, rounded up, at least 1") 
   CHECK(banned_text(t0 + 1h, t0) == "Too many authentication failures; try again in 60 minutes");
   CHECK(banned_text(t0 + 59min + 1s, t0) == "Too many authentication failures; try again in 60 minutes");
   CHECK(banned_text(t0 + 59min, t0) == "Too many authentication failures; try again in 59 minutes");
-  CHECK(banned_text(t0 + 1ms, t0) == "Too many authentication failures; try again in 1 minutes");
-  CHECK(banned_text(t0, t0) == "Too many authentication failures; try again in 1 minutes");
+  CHECK(banned_text(t0 + 1ms, t0) == "Too many authentication failures; try again in 1 minute");
+  CHECK(banned_text(t0, t0) == "Too many authentication failures; try again in 1 minute");
   CHECK(banned_text(t0 + 24h, t0) == "Too many authentication failures; try again in 1440 minutes");
 }
 
