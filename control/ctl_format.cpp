@@ -107,7 +107,7 @@ bool print_bans(const json::object& response, std::ostream& out) {
   const json::array* bans = rows_of(response, "bans");
   if (!bans) return false;
   if (bans->empty()) {
-    out << "no bans or counted failures\n";
+    out << "no bans in force\n";
     return true;
   }
   std::vector<std::vector<std::string>> rows;

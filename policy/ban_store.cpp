@@ -24,11 +24,13 @@ constexpr std::uintmax_t max_file_size = 64 * 1024 * 1024;
 
 std::string errno_text(int error) { return std::strerror(error); }
 
-std::int64_t unix_seconds_rounded_up(TimePoint when) {
+// Milliseconds, rounded up: a restart neither shortens a ban nor moves the
+// end it was announced with (events and logs show milliseconds too).
+std::int64_t unix_milliseconds_rounded_up(TimePoint when) {
   const auto since = when.time_since_epoch();
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since);
-  if (seconds < since) seconds += std::chrono::seconds(1);
-  return seconds.count();
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since);
+  if (millis < since) millis += std::chrono::milliseconds(1);
+  return millis.count();
 }
 
 // A non-negative integer member, or nullopt.
@@ -64,12 +66,12 @@ std::optional<Ban> parse_entry(const json::value& value, std::size_t index, std:
   }
   // Bounds keep time_point arithmetic far from overflow.
   constexpr std::int64_t max_seconds = 100'000'000'000;
-  const auto until = integer_member(*object, "until");
+  const auto until = integer_member(*object, "until_ms");
   const auto failures = integer_member(*object, "failures");
   const auto duration = integer_member(*object, "duration");
   const auto level = integer_member(*object, "level");
-  if (!until || *until > max_seconds) {
-    error = where + ".until is missing or not a Unix time";
+  if (!until || *until > max_seconds * 1000) {
+    error = where + ".until_ms is missing or not a Unix time in milliseconds";
     return std::nullopt;
   }
   if (!failures || *failures > UINT32_MAX || !duration || *duration < 1 || *duration > max_seconds || !level ||
@@ -77,7 +79,7 @@ std::optional<Ban> parse_entry(const json::value& value, std::size_t index, std:
     error = where + ": failures, duration and level must be positive whole numbers";
     return std::nullopt;
   }
-  ban.until = TimePoint(std::chrono::seconds(*until));
+  ban.until = TimePoint(std::chrono::milliseconds(*until));
   ban.failures = static_cast<unsigned>(*failures);
   ban.duration = std::chrono::seconds(*duration);
   ban.level = static_cast<unsigned>(*level);
@@ -102,7 +104,7 @@ std::string bans_to_json(const std::vector<Ban>& bans) {
   json::array entries;
   for (const Ban& ban : bans) {
     entries.push_back(json::object{{"key", ban.key},
-                                   {"until", unix_seconds_rounded_up(ban.until)},
+                                   {"until_ms", unix_milliseconds_rounded_up(ban.until)},
                                    {"failures", ban.failures},
                                    {"duration", ban.duration.count()},
                                    {"level", ban.level}});

@@ -7,10 +7,10 @@
 // the caller to log. Ended bans are not loaded.
 //
 // Format (version 1), one object:
-//   {"version":1,"bans":[{"key":"192.0.2.7","until":1795436682,"failures":5,
+//   {"version":1,"bans":[{"key":"192.0.2.7","until_ms":1795436682000,"failures":5,
 //                         "duration":3600,"level":1}, ...]}
-// `until` is Unix time in whole seconds (a fractional end is rounded up so a
-// ban is never shortened by a restart); `duration` is seconds.
+// `until_ms` is Unix time in milliseconds (rounded up, so a restart never
+// shortens a ban); `duration` is seconds.
 #include <filesystem>
 #include <string>
 #include <vector>

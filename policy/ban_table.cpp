@@ -98,7 +98,9 @@ std::optional<Ban> BanTable::record_failure(const Address& address, TimePoint no
   // Escalate from the last ban while its level is remembered, else start over.
   state.duration = state.level == 0 ? ban_ : std::min(state.duration * 2, max_ban_);
   state.level += 1;
-  state.until = now + state.duration;
+  // Whole milliseconds: the end is shown, announced and saved at that precision,
+  // so a restart restores exactly the end that was announced.
+  state.until = std::chrono::floor<std::chrono::milliseconds>(now + state.duration);
   state.ban_failures = static_cast<unsigned>(state.failures.size());
   state.failures.clear();
   return to_ban(state);

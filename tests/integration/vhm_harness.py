@@ -38,6 +38,9 @@ FIELDS = [
     "bytes_in", "bytes_out",
 ]
 EVENT_KINDS = ["connect", "auth_success", "auth_failure", "disconnect"]
+# Issue 3 (blocking and policy) adds two events and two fields.
+POLICY_FIELDS = FIELDS + ["failures", "ban_until"]
+POLICY_EVENT_KINDS = EVENT_KINDS + ["ban", "blocked"]
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 SESSION_ID_RE = re.compile(r"^[0-9a-f]+$")
 
@@ -130,6 +133,8 @@ class Xvnc:
         self.proc: subprocess.Popen | None = None
         self.number = -1
         self.port = 0
+        self.log_path: Path | None = None
+        self.probe_ports: set[int] = set()  # our own log_barrier() connections
 
     @property
     def display(self) -> str:
@@ -170,6 +175,7 @@ class Xvnc:
                                     stderr=subprocess.STDOUT, start_new_session=True)
             log.close()
             self.proc, self.number, self.port = proc, number, port
+            self.log_path = log_path
             try:
                 wait_until(lambda: proc.poll() is not None or self._greets(),
                            timeout=15, what=f"Xvnc :{number} to accept RFB")
@@ -190,6 +196,28 @@ class Xvnc:
         except OSError:
             return False
 
+    def accepted_ports(self) -> list[int]:
+        """Client ports of every connection Xvnc logged as accepted so far."""
+        text = self.log_path.read_text(errors="replace") if self.log_path else ""
+        return [int(p) for p in re.findall(r"Connections: accepted: [^\s]*::(\d+)", text)]
+
+    def accepted_since(self, mark: int) -> list[int]:
+        """Client ports of connections accepted after `mark` (a length of
+        accepted_ports() taken earlier), without log_barrier() probes. Runs a
+        barrier first, so every connection accepted before this call counts."""
+        self.log_barrier()
+        return [p for p in self.accepted_ports()[mark:] if p not in self.probe_ports]
+
+    def log_barrier(self, timeout: float = DEFAULT_WAIT) -> int:
+        """Connects directly and waits until Xvnc logs accepting that connection
+        (Xvnc logs accepts in order): everything accepted earlier is logged."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as probe:
+            port = probe.getsockname()[1]
+            self.probe_ports.add(port)
+            wait_until(lambda: port in self.accepted_ports(), timeout=timeout,
+                       what=f"Xvnc to log accepting the probe from port {port}")
+        return port
+
     def stop(self):
         kill_quietly(self.proc)
         self.proc = None
@@ -200,17 +228,33 @@ class Xvnc:
 # --------------------------------------------------------------------------
 
 def yaml_scalar(value) -> str:
-    """A YAML scalar: JSON strings are valid YAML double-quoted scalars."""
+    """A YAML scalar: JSON strings are valid YAML double-quoted scalars (and a
+    JSON array of strings is a valid YAML flow sequence)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(yaml_scalar(item) for item in value) + "]"
     return json.dumps(str(value))
 
 
+def yaml_mapping(mapping: dict, indent: int) -> list[str]:
+    """Block-style lines for a nested mapping (values: scalars, lists, dicts)."""
+    lines = []
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            lines.append(f"{' ' * indent}{key}:")
+            lines += yaml_mapping(value, indent + 2)
+        else:
+            lines.append(f"{' ' * indent}{key}: {yaml_scalar(value)}")
+    return lines
+
+
 def make_config(listeners: Iterable[dict], events: dict | None = None,
-                global_: dict | None = None) -> str:
-    """Block-style YAML, one key per line (so file:line messages are testable)."""
+                global_: dict | None = None, sections: dict | None = None) -> str:
+    """Block-style YAML, one key per line (so file:line messages are testable).
+    `sections`: further top-level sections, e.g. {"blocking": {...}}."""
     lines = ["global:"]
     settings = {"hooks_dir": str(HOOKS_DIR), "log_level": "info"}
     settings.update(global_ or {})
@@ -231,6 +275,9 @@ def make_config(listeners: Iterable[dict], events: dict | None = None,
                 for key, value in hook.items():
                     lines.append(f"    {'- ' if first else '  '}{key}: {yaml_scalar(value)}")
                     first = False
+    for name, section in (sections or {}).items():
+        lines.append(f"{name}:")
+        lines += yaml_mapping(section, 2)
     return "\n".join(lines) + "\n"
 
 
@@ -240,9 +287,11 @@ def record_cmd(out_file, fields: Iterable[str] = FIELDS, sleep: float = 0) -> st
     return " ".join(head + [f"{f}={{{f}}}" for f in fields])
 
 
-def record_hooks(out_file, kinds: Iterable[str] = EVENT_KINDS, **extra) -> dict:
+def record_hooks(out_file, kinds: Iterable[str] = EVENT_KINDS, *,
+                 fields: Iterable[str] = FIELDS, **extra) -> dict:
     """events: section where every kind runs the recording hook."""
-    return {kind: [dict({"name": f"record_{kind}", "cmd": record_cmd(out_file)}, **extra)]
+    return {kind: [dict({"name": f"record_{kind}", "cmd": record_cmd(out_file, fields)},
+                        **extra)]
             for kind in kinds}
 
 
@@ -581,8 +630,12 @@ def server_init(width: int, height: int, name: bytes, name_length: int | None = 
     return struct.pack(">HH", width, height) + pixel_format + struct.pack(">I", length) + name
 
 
-def connect_client(host: str, port: int, timeout: float = DEFAULT_WAIT) -> socket.socket:
-    sock = socket.create_connection((host, port), timeout=timeout)
+def connect_client(host: str, port: int, timeout: float = DEFAULT_WAIT,
+                   source: str | None = None) -> socket.socket:
+    """source: bind to this local address first (any of 127.0.0.0/8 works on
+    Linux loopback, so one host can play several client addresses)."""
+    sock = socket.create_connection((host, port), timeout=timeout,
+                                    source_address=(source, 0) if source else None)
     sock.settimeout(timeout)
     return sock
 
@@ -612,12 +665,12 @@ class FakeServer:
     """A scripted RFB server on 127.0.0.1:0: handler(conn, index) per connection;
     the connection is closed when the handler returns."""
 
-    def __init__(self, handler: Callable[[socket.socket, int], None]):
+    def __init__(self, handler: Callable[[socket.socket, int], None], backlog: int = 16):
         self.handler = handler
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
+        self.listener.listen(backlog)
         self.port = self.listener.getsockname()[1]
         self.connections: list[socket.socket] = []
         self.errors: list[BaseException] = []
@@ -686,6 +739,129 @@ def wait_peer_closed(sock: socket.socket, timeout: float = DEFAULT_WAIT) -> bool
 
 
 # --------------------------------------------------------------------------
+# Policy helpers (issue 3): raw clients that read refusals, ctl, log files
+# --------------------------------------------------------------------------
+
+class RfbAttempt:
+    """What a raw client saw: the greeting, then either a refusal (security
+    types count 0 / 3.3 type 0, with its reason), or for VncAuth the
+    SecurityResult (0 ok, else failed) and its 3.8 reason."""
+
+    def __init__(self, greeting: bytes):
+        self.greeting = greeting
+        self.refused = False
+        self.types: list[int] = []
+        self.result: int | None = None
+        self.reason = ""
+        self.closed_after = False  # the peer closed right after (EOF/reset)
+        self.client_port = 0
+
+    def __repr__(self):
+        return (f"RfbAttempt(greeting={self.greeting!r}, refused={self.refused}, "
+                f"types={self.types}, result={self.result}, reason={self.reason!r}, "
+                f"closed_after={self.closed_after}, client_port={self.client_port})")
+
+
+def read_reason(sock: socket.socket, limit: int = 65536) -> str:
+    (length,) = struct.unpack(">I", recv_exact(sock, 4))
+    if length > limit:
+        raise AssertionError(f"reason length {length} over {limit}")
+    return recv_exact(sock, length).decode("utf-8", errors="replace")
+
+
+def rfb_attempt(host: str, port: int, client_version: bytes = b"RFB 003.008\n",
+                source: str | None = None, vnc_response: bytes | None = None,
+                timeout: float = DEFAULT_WAIT) -> RfbAttempt:
+    """A raw RFB client up to the security step. With vnc_response (16 bytes),
+    picks VncAuth, answers the challenge with it and reads the SecurityResult
+    (DES is not needed for a wrong password: any 16 bytes are wrong)."""
+    with connect_client(host, port, timeout=timeout, source=source) as sock:
+        attempt = RfbAttempt(recv_exact(sock, 12))
+        attempt.client_port = sock.getsockname()[1]
+        sock.sendall(client_version)
+        if client_version == b"RFB 003.003\n":
+            (kind,) = struct.unpack(">I", recv_exact(sock, 4))
+            attempt.types = [kind]
+            if kind == 0:
+                attempt.refused = True
+                attempt.reason = read_reason(sock)
+        else:
+            count = recv_exact(sock, 1)[0]
+            if count == 0:
+                attempt.refused = True
+                attempt.reason = read_reason(sock)
+            else:
+                attempt.types = list(recv_exact(sock, count))
+        if not attempt.refused and vnc_response is not None:
+            if client_version != b"RFB 003.003\n":
+                if 2 not in attempt.types:
+                    raise AssertionError(f"VncAuth not offered: {attempt}")
+                sock.sendall(b"\x02")
+            recv_exact(sock, 16)  # challenge
+            sock.sendall(vnc_response)
+            (attempt.result,) = struct.unpack(">I", recv_exact(sock, 4))
+            if attempt.result != 0 and client_version == b"RFB 003.008\n":
+                attempt.reason = read_reason(sock)
+        if attempt.refused or attempt.result:
+            attempt.closed_after = wait_peer_closed(sock, timeout)
+        return attempt
+
+
+def failing_vnc_auth_server(reason: bytes = b"fake: wrong password"):
+    """FakeServer handler: RFB 3.8, offers VncAuth only, fails every login with
+    `reason`. Cheap stand-in for a real server when many failures are needed."""
+    def handler(conn: socket.socket, _index: int):
+        conn.sendall(b"RFB 003.008\n")
+        recv_exact(conn, 12)
+        conn.sendall(b"\x01\x02")
+        if recv_exact(conn, 1) != b"\x02":
+            return
+        conn.sendall(os.urandom(16))
+        recv_exact(conn, 16)
+        conn.sendall(struct.pack(">II", 1, len(reason)) + reason)
+    return handler  # returning closes the connection, as Xvnc does after a failure
+
+
+def ctl_command(args: list[str], config=None, socket_path=None, as_nobody: bool = False
+                ) -> list[str]:
+    cmd = [proxy_binary(), "ctl"]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    if socket_path is not None:
+        cmd += ["--socket", str(socket_path)]
+    cmd += args
+    if as_nobody:
+        cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + cmd
+    return cmd
+
+
+def run_ctl(args: list[str], config=None, socket_path=None, as_nobody: bool = False,
+            timeout: float = DEFAULT_WAIT) -> subprocess.CompletedProcess:
+    """`vnc-hooks-manager ctl ...` to completion; text output."""
+    return subprocess.run(ctl_command(args, config, socket_path, as_nobody),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def wait_listening_in_file(proxy: "Proxy", log_file, count: int = 1,
+                           timeout: float = DEFAULT_WAIT) -> list[tuple[str, int]]:
+    """For a proxy with global.log_file (nothing on stderr): waits for its
+    listening lines in that file and records the endpoints."""
+    path = Path(log_file)
+
+    def listening():
+        text = path.read_text(errors="replace") if path.exists() else ""
+        found = LISTENING_RE.findall(text)
+        return found if len(found) >= count or not proxy.alive() else None
+    found = wait_until(listening, timeout=timeout, what=f"{count} listening line(s) in {path}")
+    if len(found) < count:
+        raise AssertionError(f"proxy exited ({proxy.proc.poll()}); stderr:\n"
+                             + proxy.stderr.text())
+    proxy.endpoints = [(host.strip("[]"), int(port)) for host, port in found[:count]]
+    return proxy.endpoints
+
+
+# --------------------------------------------------------------------------
 # Test base class
 # --------------------------------------------------------------------------
 
@@ -711,8 +887,8 @@ class IntegrationTest(unittest.TestCase):
         self.addCleanup(xvnc.stop)
         return xvnc.start()
 
-    def fake_server(self, handler) -> FakeServer:
-        server = FakeServer(handler)
+    def fake_server(self, handler, **kwargs) -> FakeServer:
+        server = FakeServer(handler, **kwargs)
         self.addCleanup(server.stop)
         return server
 
@@ -784,3 +960,87 @@ class XvncTestCase(IntegrationTest):
         super().setUp()
         if self.xvnc.proc is None or self.xvnc.proc.poll() is not None:
             self.fail(f"shared Xvnc {self.xvnc.display} is not running")
+
+
+class PolicyTestCase(XvncTestCase):
+    """Base for the issue 3 tests (blocking, limits, gates, control): a shared
+    VncAuth Xvnc and a proxy whose hooks record all six events, with the two
+    new fields, into self.events_file."""
+
+    xvnc_options = {"security": "VncAuth", "desktop": "vhm-it policy desk"}
+
+    def listener(self, **extra) -> dict:
+        return dict({"listen": "127.0.0.1:0", "target": self.xvnc.target}, **extra)
+
+    def recording_events(self, extra: dict | None = None) -> dict:
+        """Recording hooks for every event kind, then `extra` hooks per kind."""
+        events = record_hooks(self.events_file, POLICY_EVENT_KINDS, fields=POLICY_FIELDS)
+        for kind, hooks in (extra or {}).items():
+            events.setdefault(kind, [])
+            events[kind] = list(hooks) + events[kind]
+        return events
+
+    def policy_config(self, listeners: list[dict] | None = None, events: dict | None = None,
+                      blocking: dict | None = None, control: dict | None = None,
+                      global_: dict | None = None) -> str:
+        sections = {}
+        if blocking is not None:
+            sections["blocking"] = blocking
+        if control is not None:
+            sections["control"] = control
+        return make_config(listeners or [self.listener()],
+                           self.recording_events() if events is None else events,
+                           global_, sections)
+
+    def records_of(self, kind: str) -> list[Record]:
+        return [r for r in read_records(self.events_file) if r.event == kind]
+
+    def wait_event_records(self, kind: str, count: int = 1,
+                           timeout: float = DEFAULT_WAIT) -> list[Record]:
+        wait_records(self.events_file,
+                     lambda records: sum(r.event == kind for r in records) >= count,
+                     timeout=timeout, what=f"{count} {kind} record(s)")
+        return self.records_of(kind)
+
+    def assert_viewer_refused(self, result: ViewerResult, text: str):
+        """Net::VNC failed to log in and the reason it got is exactly `text`."""
+        self.assertFalse(result.ok, f"viewer should have been refused: {result}")
+        self.assertIn(f"(server reason: {text})", result.values.get("error", ""), str(result))
+        self.assertEqual(bytes.fromhex(result.values.get("reason_hex", "")),
+                         text.encode(), str(result))
+
+    def assert_blocked_record(self, record: Record, reason: str, client_port: int,
+                              proxy_port: int, client_ip: str = "127.0.0.1"):
+        """A `blocked` event: fields of the refused connection, no session data."""
+        self.assertEqual(record.event, "blocked")
+        expected = {
+            "client_ip": client_ip,
+            "client_port": str(client_port),
+            "listen": f"127.0.0.1:{proxy_port}",
+            "target_host": "127.0.0.1",
+            "target_port": str(self.xvnc.port),
+            "display": self.xvnc.display,
+            "reason": reason,
+        }
+        self.assertEqual({k: record.get(k) for k in expected}, expected, repr(record))
+        self.assertRegex(record["session_id"], SESSION_ID_RE)
+        self.assertRegex(record["timestamp"], TIMESTAMP_RE)
+        for field in ["rfb_version", "security_type", "desktop_name", "width", "height",
+                      "duration", "bytes_in", "bytes_out"]:
+            self.assertEqual(record[field], "", f"blocked: {field} should be empty")
+        if reason != "banned":
+            self.assertEqual((record["failures"], record["ban_until"]), ("", ""),
+                             f"blocked ({reason}): failures/ban_until should be empty")
+
+    def assert_never_a_session(self, blocked: Iterable[Record]):
+        """After a graceful stop: no connect/disconnect for refused connections,
+        and their session ids are fresh (no other event uses them)."""
+        records = read_records(self.events_file)
+        for record in blocked:
+            same_id = [r for r in records if r.session_id == record.session_id]
+            self.assertEqual([r.event for r in same_id], ["blocked"],
+                             f"session id {record.session_id} reused: {same_id}")
+            same_port = [r for r in records if r.event in ("connect", "disconnect")
+                         and r.get("client_port") == record["client_port"]
+                         and r.get("client_ip") == record["client_ip"]]
+            self.assertEqual(same_port, [], "a refused connection became a session")

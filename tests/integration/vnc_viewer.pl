@@ -7,7 +7,10 @@
 #
 # Output (stdout, one key=value per line): local_port, name_hex, width, height,
 # captured, bytes_sent, bytes_received, [eof], then "result=ok". On any error:
-# "error=<message>" on stdout and stderr, exit status 1.
+# "error=<message>" on stdout and stderr, exit status 1, after received_hex=
+# (the first 4 KiB the server sent, in hex); when the server gave a
+# reason for refusing or failing the login, also reason_hex=<its bytes in hex>
+# and the error ends with "(server reason: <text>)".
 use strict;
 use warnings;
 use Getopt::Long;
@@ -19,16 +22,23 @@ package CountingSocket {
     our @ISA = ('IO::Socket::IP');
     our $sent = 0;
     our $received = 0;
+    our $head = '';  # the first bytes received, for error reports
+    sub keep {
+        my ($data, $n) = @_;
+        $head .= substr($data, -$n) if $n && length($head) < 4096;
+    }
     sub read {
         my $self = shift;
         my $n = $self->SUPER::read(@_);
         $received += $n if $n;
+        keep($_[0], $n);
         return $n;
     }
     sub sysread {
         my $self = shift;
         my $n = $self->SUPER::sysread(@_);
         $received += $n if $n;
+        keep($_[0], $n);
         return $n;
     }
     sub print {
@@ -45,6 +55,29 @@ package CountingSocket {
 }
 
 package main;
+
+# u32 length + text, as after an RFB refusal; undef on EOF, timeout or a
+# length over 64 KiB (3.3/3.7 servers send no reason after a failed result).
+sub read_reason {
+    my ($sock) = @_;
+    my $reason = eval {
+        local $SIG{ALRM} = sub { die "timed out\n" };
+        alarm 5;
+        my $got = $sock->read(my $head, 4);
+        die "no length\n" unless $got && $got == 4;
+        my $length = unpack('N', $head);
+        die "too long\n" if $length > 65536;
+        my $text = '';
+        if ($length) {
+            $got = $sock->read($text, $length);
+            die "short reason\n" unless $got && $got == $length;
+        }
+        alarm 0;
+        $text;
+    };
+    alarm 0;
+    return $reason;
+}
 
 $| = 1;
 my %opt = (host => '127.0.0.1', timeout => 20, hold => 0, capture => 1);
@@ -100,8 +133,20 @@ alarm 0;
 if (!$ok) {
     my $error = $@ || 'unknown error';
     $error =~ s/\s+\z//;
+    # Net::VNC stops reading at a refusal (security type count 0, 3.3 type 0)
+    # or a failed SecurityResult, but the server (or the proxy) sent a reason
+    # after it, which real viewers show: read it and add it to the error.
+    if ($socket && $error =~ /\A(?:Error authenticating|Connection failed|login failed)/) {
+        my $reason = read_reason($socket);
+        if (defined $reason) {
+            print "reason_hex=", unpack('H*', $reason), "\n";
+            (my $shown = $reason) =~ s/[\x00-\x1f\x7f]/?/g;
+            $error .= " (server reason: $shown)";
+        }
+    }
     print "bytes_sent=$CountingSocket::sent\n";
     print "bytes_received=$CountingSocket::received\n";
+    print "received_hex=", unpack('H*', substr($CountingSocket::head, 0, 4096)), "\n";
     print "error=$error\n";
     print STDERR "vnc_viewer: $error\n";
     exit 1;

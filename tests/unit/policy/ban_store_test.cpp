@@ -69,18 +69,20 @@ TEST_CASE("ban store: bans saved and loaded again are the same; file mode 0600, 
   CHECK(loaded.bans == sample);
 }
 
-TEST_CASE("ban store: the file format is versioned JSON with Unix-second ends") {
+TEST_CASE("ban store: the file format is versioned JSON with Unix-millisecond ends") {
   CHECK(bans_to_json({sample[0]}) ==
-        "{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until\":1795440282,\"failures\":5,\"duration\":3600,"
+        "{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until_ms\":1795440282000,\"failures\":5,\"duration\":3600,"
         "\"level\":1}]}\n");
   CHECK(bans_to_json({}) == "{\"version\":1,\"bans\":[]}\n");
 }
 
-TEST_CASE("ban store: a fractional end is rounded up so a restart never shortens a ban") {
+TEST_CASE("ban store: the end survives to the millisecond; a finer one is rounded up, never shortened") {
   const Ban ban{"192.0.2.7", 5, t0 + 1h + 1ms, 1h, 1};
   const auto loaded = bans_from_json(bans_to_json({ban}), t0);
   REQUIRE(loaded.bans.size() == 1);
-  CHECK(loaded.bans[0].until == t0 + 1h + 1s);
+  CHECK(loaded.bans[0].until == t0 + 1h + 1ms);
+  const Ban finer{"192.0.2.7", 5, t0 + 1h + std::chrono::microseconds(1500), 1h, 1};
+  CHECK(bans_from_json(bans_to_json({finer}), t0).bans.at(0).until == t0 + 1h + 2ms);
 }
 
 TEST_CASE("ban store: saving replaces an existing file, and makes it 0600") {
@@ -137,18 +139,18 @@ TEST_CASE("ban store: a corrupt file is no bans plus a message naming the file")
       {"{\"version\":1}", "\"bans\" is missing or not a list"},
       {"{\"version\":1,\"bans\":{}}", "\"bans\" is missing or not a list"},
       {"{\"version\":1,\"bans\":[7]}", "bans[0] is not an object"},
-      {"{\"version\":1,\"bans\":[{\"until\":1,\"failures\":1,\"duration\":1,\"level\":1}]}", "bans[0].key is missing"},
-      {"{\"version\":1,\"bans\":[{\"key\":\"example.com\",\"until\":1,\"failures\":1,\"duration\":1,\"level\":1}]}",
+      {"{\"version\":1,\"bans\":[{\"until_ms\":1,\"failures\":1,\"duration\":1,\"level\":1}]}", "bans[0].key is missing"},
+      {"{\"version\":1,\"bans\":[{\"key\":\"example.com\",\"until_ms\":1,\"failures\":1,\"duration\":1,\"level\":1}]}",
        "bans[0].key \"example.com\" is not an address or address block"},
-      {"{\"version\":1,\"bans\":[{\"key\":\"2001:DB8::1\",\"until\":1,\"failures\":1,\"duration\":1,\"level\":1}]}",
+      {"{\"version\":1,\"bans\":[{\"key\":\"2001:DB8::1\",\"until_ms\":1,\"failures\":1,\"duration\":1,\"level\":1}]}",
        "is not an address or address block"},
-      {"{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until\":-5,\"failures\":1,\"duration\":1,\"level\":1}]}",
-       "bans[0].until is missing or not a Unix time"},
-      {"{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until\":\"soon\",\"failures\":1,\"duration\":1,\"level\":1}]}",
-       "bans[0].until is missing or not a Unix time"},
-      {"{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until\":1,\"failures\":1,\"duration\":0,\"level\":1}]}",
+      {"{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until_ms\":-5,\"failures\":1,\"duration\":1,\"level\":1}]}",
+       "bans[0].until_ms is missing or not a Unix time in milliseconds"},
+      {"{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until_ms\":\"soon\",\"failures\":1,\"duration\":1,\"level\":1}]}",
+       "bans[0].until_ms is missing or not a Unix time in milliseconds"},
+      {"{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until_ms\":1,\"failures\":1,\"duration\":0,\"level\":1}]}",
        "bans[0]: failures, duration and level must be positive whole numbers"},
-      {"{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until\":1,\"failures\":1.5,\"duration\":1,\"level\":1}]}",
+      {"{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until_ms\":1,\"failures\":1.5,\"duration\":1,\"level\":1}]}",
        "must be positive whole numbers"},
   };
   for (const auto& [text, message] : cases) {
@@ -162,7 +164,7 @@ TEST_CASE("ban store: a corrupt file is no bans plus a message naming the file")
 }
 
 TEST_CASE("ban store: one bad entry among good ones discards the whole file") {
-  const std::string text = "{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until\":1895436682,\"failures\":5,"
+  const std::string text = "{\"version\":1,\"bans\":[{\"key\":\"192.0.2.7\",\"until_ms\":1895436682,\"failures\":5,"
                            "\"duration\":3600,\"level\":1},{\"key\":\"x\"}]}";
   const auto loaded = bans_from_json(text, t0);
   CHECK(loaded.bans.empty());
