@@ -168,6 +168,9 @@ awaitable<void> Session::pump(tcp::socket& from, tcp::socket& to, rfb::Direction
       note_socket_end(from_client, wait_error);
       break;
     }
+    // Once the handshake is over nothing needs the bytes: let the kernel move
+    // them (falls back to copying when no pipe can be had).
+    if (!parser_ && !closing_ && co_await splice_relay(from, to, from_client)) break;
     auto buffer = services_.buffers.acquire();
     const auto bytes = buffer.bytes();
     for (;;) {

@@ -72,6 +72,9 @@ class Session {
   awaitable<bool> dial(const tcp::resolver::results_type& endpoints);
   awaitable<void> pump(tcp::socket& from, tcp::socket& to, rfb::Direction direction);
   awaitable<void> handshake_watchdog();
+  // Zero-copy relay of one direction through a pipe (splice). Returns false,
+  // having moved nothing, when no pipe could be made.
+  awaitable<bool> splice_relay(tcp::socket& from, tcp::socket& to, bool from_client);
 
   void observe(rfb::Direction direction, std::span<const std::uint8_t> bytes);
   void apply(const rfb::Event& event);
