@@ -22,7 +22,7 @@
 
 #include "control/protocol.hpp"
 #include "control/socket_file.hpp"
-#include "control/spawn.hpp"
+#include "util/spawn_logged.hpp"
 #include "util/printable.hpp"
 
 namespace vhm::control {
@@ -200,7 +200,7 @@ awaitable<void> accept_loop(std::shared_ptr<State> state) {
       }
       continue;
     }
-    spawn_logged(state->io.get_executor(), serve(state, std::move(socket)), "control connection");
+    util::spawn_logged(state->io.get_executor(), serve(state, std::move(socket)), "control connection");
   }
 }
 
@@ -252,7 +252,7 @@ bool ControlServer::start(std::string& error) {
   }
 
   state.open = true;
-  spawn_logged(state.io.get_executor(), accept_loop(state_), "control socket accept loop");
+  util::spawn_logged(state.io.get_executor(), accept_loop(state_), "control socket accept loop");
   spdlog::info("control: listening on {}", state.path.native());
   return true;
 }

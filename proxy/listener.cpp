@@ -11,7 +11,7 @@
 #include "proxy/viewer_refusal.hpp"
 #include "util/iso_time.hpp"
 #include "proxy/session_registry.hpp"
-#include "proxy/spawn.hpp"
+#include "util/spawn_logged.hpp"
 
 namespace vhm::proxy {
 namespace {
@@ -102,11 +102,11 @@ awaitable<void> Listener::accept_loop(SessionServices services, std::size_t max_
     const auto peer = socket.remote_endpoint(peer_error);
     if (peer_error) continue;  // already gone
     if (auto refusal = admission_refusal(peer, services)) {
-      spawn_logged(acceptor_.get_executor(), refuse_connection(std::move(socket), std::move(*refusal)),
+      util::spawn_logged(acceptor_.get_executor(), refuse_connection(std::move(socket), std::move(*refusal)),
                    "refusal");
       continue;
     }
-    spawn_logged(acceptor_.get_executor(), run_session(std::move(socket), context_, services), "session");
+    util::spawn_logged(acceptor_.get_executor(), run_session(std::move(socket), context_, services), "session");
   }
 }
 

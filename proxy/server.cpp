@@ -6,7 +6,7 @@
 
 #include "conf/address.hpp"
 #include "proxy/session.hpp"
-#include "proxy/spawn.hpp"
+#include "util/spawn_logged.hpp"
 
 namespace vhm::proxy {
 
@@ -38,7 +38,7 @@ bool Server::start(std::string& error) {
     auto& listener = *listeners_[i];
     spdlog::info("listening on {} -> {}", listener.address(),
                  conf::format_host_port(config_->listeners[i].target));
-    spawn_logged(io_.get_executor(), listener.accept_loop(services, config_->global.max_sessions),
+    util::spawn_logged(io_.get_executor(), listener.accept_loop(services, config_->global.max_sessions),
                  "listener " + listener.address());
   }
   wait_for_signals();

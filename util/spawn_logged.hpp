@@ -1,18 +1,17 @@
 #pragma once
 // co_spawn with a completion handler that logs what escaped the coroutine:
-// `detached` would hide bugs (STYLE.md, Errors).
+// `detached` would hide bugs (STYLE.md, Errors). Shared by proxy/ and control/.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <exception>
 #include <string>
 
-#include "proxy/asio.hpp"
-
-namespace vhm::proxy {
+namespace vhm::util {
 
 template <typename Executor, typename Awaitable>
 void spawn_logged(const Executor& executor, Awaitable&& task, std::string what) {
-  asio::co_spawn(executor, std::forward<Awaitable>(task), [what = std::move(what)](std::exception_ptr error) {
+  boost::asio::co_spawn(executor, std::forward<Awaitable>(task), [what = std::move(what)](std::exception_ptr error) {
     if (!error) return;
     try {
       std::rethrow_exception(error);
@@ -24,4 +23,4 @@ void spawn_logged(const Executor& executor, Awaitable&& task, std::string what) 
   });
 }
 
-}  // namespace vhm::proxy
+}  // namespace vhm::util
