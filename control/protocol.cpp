@@ -3,7 +3,7 @@
 #include <array>
 #include <boost/json.hpp>
 
-#include "control/utf8_text.hpp"
+#include "util/utf8_text.hpp"
 #include "util/printable.hpp"
 
 namespace vhm::control {
@@ -23,7 +23,7 @@ std::string_view argument_key(Command command) {
   return {};
 }
 
-json::string text(std::string_view value) { return json::string(valid_utf8(value)); }
+json::string text(std::string_view value) { return json::string(util::valid_utf8(value)); }
 
 json::object session_object(const SessionRow& row) {
   return {

@@ -3,7 +3,7 @@
 
 #include "control/ctl_format.hpp"
 #include "control/protocol.hpp"
-#include "control/utf8_text.hpp"
+#include "util/utf8_text.hpp"
 #include "control_test_support.hpp"
 
 using namespace vhm::control;
@@ -135,13 +135,13 @@ TEST_CASE("responses stay valid JSON when peer text is not valid UTF-8") {
 }
 
 TEST_CASE("valid_utf8 keeps valid sequences and replaces each invalid byte") {
-  CHECK(valid_utf8("plain ascii") == "plain ascii");
-  CHECK(valid_utf8("\xF0\x9F\x98\x80 \xE2\x82\xAC") == "\xF0\x9F\x98\x80 \xE2\x82\xAC");
+  CHECK(vhm::util::valid_utf8("plain ascii") == "plain ascii");
+  CHECK(vhm::util::valid_utf8("\xF0\x9F\x98\x80 \xE2\x82\xAC") == "\xF0\x9F\x98\x80 \xE2\x82\xAC");
   const std::string fffd = "\xEF\xBF\xBD";
-  CHECK(valid_utf8("\xC0\xAF") == fffd + fffd);        // overlong '/'
-  CHECK(valid_utf8("\xED\xA0\x80") == fffd + fffd + fffd);  // UTF-16 surrogate
-  CHECK(valid_utf8("\xF4\x90\x80\x80") == fffd + fffd + fffd + fffd);  // above U+10FFFF
-  CHECK(valid_utf8("ab\xE2\x82") == "ab" + fffd + fffd);  // truncated at the end
+  CHECK(vhm::util::valid_utf8("\xC0\xAF") == fffd + fffd);        // overlong '/'
+  CHECK(vhm::util::valid_utf8("\xED\xA0\x80") == fffd + fffd + fffd);  // UTF-16 surrogate
+  CHECK(vhm::util::valid_utf8("\xF4\x90\x80\x80") == fffd + fffd + fffd + fffd);  // above U+10FFFF
+  CHECK(vhm::util::valid_utf8("ab\xE2\x82") == "ab" + fffd + fffd);  // truncated at the end
 }
 
 TEST_CASE("ages and byte counts are shown compactly") {

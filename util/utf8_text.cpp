@@ -1,6 +1,6 @@
-#include "control/utf8_text.hpp"
+#include "util/utf8_text.hpp"
 
-namespace vhm::control {
+namespace vhm::util {
 namespace {
 
 // Length of the valid UTF-8 sequence that starts at text[i], 0 if invalid.
@@ -47,4 +47,4 @@ std::string valid_utf8(std::string_view text) {
   return out;
 }
 
-}  // namespace vhm::control
+}  // namespace vhm::util
