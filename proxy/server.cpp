@@ -31,7 +31,6 @@ bool Server::start(std::string& error) {
       for (auto& opened : listeners_) opened->close();
       return false;
     }
-    spdlog::info("control socket on {}", config_->control_socket.string());
   }
   const SessionServices services{events_, buffers_, sessions_, config_, blocking_.get()};
   for (std::size_t i = 0; i < listeners_.size(); ++i) {
