@@ -122,107 +122,6 @@ void Session::close(DisconnectReason reason, std::string detail) {
   server_.close(ignored);
 }
 
-awaitable<std::optional<tcp::resolver::results_type>> Session::resolve_target() {
-  const auto& target = listener_->config.target;
-  const std::string port = std::to_string(target.port);
-  // An IP literal needs no resolver: skip its background thread and the hop there and back.
-  boost::system::error_code not_numeric;
-  const auto address = asio::ip::make_address(target.host, not_numeric);
-  if (!not_numeric) co_return tcp::resolver::results_type::create(tcp::endpoint(address, target.port), target.host, port);
-  auto [error, results] = co_await resolver_.async_resolve(target.host, port, tcp::resolver::numeric_service, use_tuple);
-  if (error || results.empty()) {
-    note_end(DisconnectReason::target_unreachable,
-             "cannot resolve " + target.host + ": " + (error ? error.message() : "no addresses"));
-    co_return std::nullopt;
-  }
-  co_return results;
-}
-
-awaitable<bool> Session::dial(const tcp::resolver::results_type& endpoints) {
-  const auto& config = listener_->config;
-  timer_.expires_after(config.connect_timeout);
-  auto outcome = co_await (asio::async_connect(server_, endpoints, use_tuple) || timer_.async_wait(use_tuple));
-  if (outcome.index() == 1) {
-    if (!closing_)
-      note_end(DisconnectReason::timeout, "no connection to " + conf::format_host_port(config.target) +
-                                              " within " + std::to_string(config.connect_timeout.count()) + "s");
-    co_return false;
-  }
-  auto [error, endpoint] = std::get<0>(outcome);
-  if (error) {
-    if (!closing_)
-      note_end(DisconnectReason::target_unreachable,
-               "cannot connect to " + conf::format_host_port(config.target) + ": " + error.message());
-    co_return false;
-  }
-  spdlog::debug("session {}: connected to {}", id(), endpoint_text(endpoint));
-  co_return true;
-}
-
-awaitable<void> Session::pump(tcp::socket& from, tcp::socket& to, rfb::Direction direction) {
-  const bool from_client = direction == rfb::Direction::client_to_server;
-  std::uint64_t& counter = from_client ? bytes_in_ : bytes_out_;
-  for (bool open = true; open && !closing_;) {
-    auto [wait_error] = co_await from.async_wait(tcp::socket::wait_read, use_tuple);
-    if (wait_error) {
-      note_socket_end(from_client, wait_error);
-      break;
-    }
-    // Once the handshake is over nothing needs the bytes: let the kernel move
-    // them (falls back to copying when no pipe can be had).
-    if (!parser_ && !closing_ && co_await splice_relay(from, to, from_client)) break;
-    auto buffer = services_.buffers.acquire();
-    const auto bytes = buffer.bytes();
-    for (;;) {
-      boost::system::error_code read_error;
-      const std::size_t n = from.read_some(asio::buffer(bytes.data(), bytes.size()), read_error);
-      if (read_error == asio::error::would_block || read_error == asio::error::try_again) break;
-      if (read_error == asio::error::eof) {
-        // Half-close: pass the EOF on and keep relaying the other direction.
-        note_end(from_client ? DisconnectReason::client_closed : DisconnectReason::server_closed, {});
-        boost::system::error_code ignored;
-        to.shutdown(tcp::socket::shutdown_send, ignored);
-        open = false;
-        break;
-      }
-      if (read_error) {
-        fail_socket(from_client, read_error);
-        open = false;
-        break;
-      }
-      counter += n;
-      // With an auth_success gate, a chunk that starts the SecurityResult is
-      // held back from the viewer until the gate decides.
-      const bool chunk_starts_result = !from_client && parser_ && parser_->awaiting_security_result();
-      if (parser_) observe(direction, bytes.first(n));
-      if (closing_) break;
-      if (auth_gate_pending_ && !from_client) {
-        auth_gate_pending_ = false;
-        std::string refusal;
-        if (!co_await pass_gate(EventKind::auth_success, refusal)) {
-          if (closing_) break;
-          if (chunk_starts_result) {
-            const auto version = parser_ ? parser_->summary().version : rfb::Version{3, 8};
-            const auto failure = rfb::failed_security_result(version, refusal);
-            co_await asio::async_write(to, asio::buffer(failure), use_tuple);
-          }  // else part of an OK already reached the viewer: closing leaves it unauthenticated
-          close(DisconnectReason::refused, end_detail_);
-          break;
-        }
-        if (closing_) break;
-      }
-      auto [write_error, written] = co_await asio::async_write(to, asio::buffer(bytes.data(), n), use_tuple);
-      if (write_error) {
-        fail_socket(!from_client, write_error);
-        open = false;
-        break;
-      }
-      if (n < bytes.size()) break;  // drained for now: give the buffer back while waiting
-    }
-  }
-  if (--running_pumps_ == 0) timer_.cancel();  // both directions done: stop the watchdog
-}
-
 awaitable<void> Session::handshake_watchdog() {
   const auto limit = listener_->config.handshake_timeout;
   if (handshake_done_ || closing_) co_return;
@@ -335,11 +234,6 @@ void Session::fail_socket(bool client_side, const boost::system::error_code& err
   note_socket_end(client_side, error);
   // A broken direction ends both: the other one has no one left to talk to.
   close(client_side ? DisconnectReason::client_closed : DisconnectReason::server_closed, error.message());
-}
-
-std::string Session::fill_user_from_target_owner(const tcp::endpoint& target) {
-  if (!is_local_address(target.address())) return {};
-  return local_listener_owner(target.port()).value_or(std::string());
 }
 
 }  // namespace vhm::proxy

@@ -7,8 +7,16 @@ packages=(
   # build
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libssl-dev libyaml-cpp-dev libspdlog-dev catch2
+  # service: capabilities after the privilege drop, systemd readiness/watchdog
+  libcap-dev libsystemd-dev
   # integration tests: a real VNC server and a real third-party viewer
   python3 tigervnc-standalone-server tigervnc-tools libnet-vnc-perl procps iproute2
+  # TLS termination tests: TigerVNC's own viewer under a virtual X server, a test CA
+  tigervnc-viewer xvfb xauth openssl
+  # transparent-mode tests: network namespaces with REDIRECT/TPROXY rules
+  iptables nftables
+  # packaging: cmake --install and CPack's .deb
+  dpkg-dev file
   # benchmarks: the tool users would otherwise pick
   haproxy
   # packaging check: the fail2ban filter is tested with Debian's fail2ban-regex
