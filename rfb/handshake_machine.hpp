@@ -73,6 +73,7 @@ struct Machine {
   bool terminal() const { return step == Step::done || step == Step::failed; }
 
   Limits limits;
+  TlsVisibility tls_visibility = TlsVisibility::opaque;
   std::size_t pending_limit = 0;  // limits.max_pending_bytes, raised to fit the largest message
   Step step = Step::server_version;
   Summary summary;

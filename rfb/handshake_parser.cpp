@@ -11,7 +11,9 @@ struct HandshakeParser::State {
   detail::Machine machine;
 };
 
-HandshakeParser::HandshakeParser(Limits limits) : state_(std::make_unique<State>(limits)) {}
+HandshakeParser::HandshakeParser(Limits limits, TlsVisibility tls) : state_(std::make_unique<State>(limits)) {
+  state_->machine.tls_visibility = tls;
+}
 HandshakeParser::~HandshakeParser() = default;
 HandshakeParser::HandshakeParser(HandshakeParser&&) noexcept = default;
 HandshakeParser& HandshakeParser::operator=(HandshakeParser&&) noexcept = default;

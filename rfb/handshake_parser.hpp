@@ -41,11 +41,20 @@ struct UserNameSeen { std::string user; };  // visible in clear (VeNCrypt Plain/
 struct AuthResultSeen { AuthResult result = AuthResult::unknown; std::string reason; };
 struct ClientInitSeen { bool shared = false; };
 struct ServerInitSeen { std::uint16_t width = 0; std::uint16_t height = 0; std::string desktop_name; };
+// The server accepted a TLS-based VeNCrypt subtype (ack 1): the next bytes on
+// both legs are a TLS handshake. With TlsVisibility::terminated the caller runs
+// TLS on both legs and keeps feeding the decrypted inner streams.
+struct TlsStarts { std::uint32_t subtype = 0; };
 
 using Event = std::variant<ServerVersionSeen, ClientVersionSeen, SecurityTypesOffered,
                            ConnectionRefused, SecurityTypeChosen, VeNCryptSubtypesOffered,
                            VeNCryptSubtypeChosen, UserNameSeen, AuthResultSeen, ClientInitSeen,
-                           ServerInitSeen>;
+                           ServerInitSeen, TlsStarts>;
+
+// What the caller can show the parser of a TLS-based VeNCrypt subtype: only
+// the encrypted bytes (opaque: the result is unknown), or the decrypted inner
+// exchange because the proxy terminates TLS on both legs.
+enum class TlsVisibility : std::uint8_t { opaque, terminated };
 
 enum class Status : std::uint8_t {
   need_more,   // nothing new could be decided; feed more bytes
@@ -87,7 +96,7 @@ struct Summary {
 
 class HandshakeParser {
  public:
-  explicit HandshakeParser(Limits limits = {});
+  explicit HandshakeParser(Limits limits = {}, TlsVisibility tls = TlsVisibility::opaque);
   ~HandshakeParser();
   HandshakeParser(HandshakeParser&&) noexcept;
   HandshakeParser& operator=(HandshakeParser&&) noexcept;

@@ -106,6 +106,7 @@ std::string describe(const Event& event) {
           return e.shared ? "client-init shared" : "client-init exclusive";
         if constexpr (std::is_same_v<E, ServerInitSeen>)
           return "server-init " + std::to_string(e.width) + "x" + std::to_string(e.height) + " " + e.desktop_name;
+        if constexpr (std::is_same_v<E, TlsStarts>) return "tls-starts " + std::to_string(e.subtype);
         return "?";
       },
       event);
