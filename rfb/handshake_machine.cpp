@@ -27,6 +27,10 @@ std::size_t largest_message(const Limits& l) {
       add(4, caps),                                                // Tight tunnel / auth list
       add(8, mul(3, caps)),                                        // Tight interaction capabilities
       add(1, mul(4, std::min<std::size_t>(l.max_vencrypt_subtypes, 255))),
+      add(4, mul(2, l.max_dh_key_length)),                          // Apple DH server key
+      add(apple_dh_credentials_size, l.max_dh_key_length),          // Apple DH client answer
+      4 + 2 * ra2_max_key_bytes,                                    // RA2ne key (the largest RA2ne message)
+      mslogon_client_key_size,
   });
 }
 
@@ -47,6 +51,13 @@ Direction direction_of(Step step) {
     case Step::ident:
     case Step::vencrypt_client_version:
     case Step::vencrypt_choice:
+    case Step::xvp_credentials:
+    case Step::apple_dh_client_key:
+    case Step::mslogon_client_key:
+    case Step::ra2_client_key:
+    case Step::ra2_client_random:
+    case Step::ra2_client_hash:
+    case Step::ra2_client_credentials:
     case Step::client_init:
       return Direction::client_to_server;
     default:
@@ -96,6 +107,32 @@ Outcome run_step(Machine& m, ByteReader& in) {
       return step_vencrypt_choice(m, in);
     case Step::vencrypt_tls_ack:
       return step_vencrypt_tls_ack(m, in);
+    case Step::xvp_credentials:
+      return step_xvp_credentials(m, in);
+    case Step::apple_dh_server_key:
+      return step_apple_dh_server_key(m, in);
+    case Step::apple_dh_client_key:
+      return step_apple_dh_client_key(m, in);
+    case Step::mslogon_server_key:
+      return step_mslogon_server_key(m, in);
+    case Step::mslogon_client_key:
+      return step_mslogon_client_key(m, in);
+    case Step::ra2_server_key:
+      return step_ra2_server_key(m, in);
+    case Step::ra2_client_key:
+      return step_ra2_client_key(m, in);
+    case Step::ra2_server_random:
+      return step_ra2_server_random(m, in);
+    case Step::ra2_client_random:
+      return step_ra2_client_random(m, in);
+    case Step::ra2_server_hash:
+      return step_ra2_server_hash(m, in);
+    case Step::ra2_client_hash:
+      return step_ra2_client_hash(m, in);
+    case Step::ra2_server_subtype:
+      return step_ra2_server_subtype(m, in);
+    case Step::ra2_client_credentials:
+      return step_ra2_client_credentials(m, in);
     case Step::client_init:
       return step_client_init(m, in);
     case Step::server_init:

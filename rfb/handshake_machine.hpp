@@ -41,6 +41,19 @@ enum class Step : std::uint8_t {
   vencrypt_subtypes,        // S: u8 count + count x u32
   vencrypt_choice,          // C: u32 subtype
   vencrypt_tls_ack,         // S: u8 (1 = TLS starts)
+  xvp_credentials,          // C: u8 user length, u8 target length, user, target
+  apple_dh_server_key,      // S: u16 generator, u16 key length, prime, public value
+  apple_dh_client_key,      // C: 128 bytes encrypted credentials, public value
+  mslogon_server_key,       // S: u64 generator, u64 modulus, u64 public value
+  mslogon_client_key,       // C: u64 public value, 256 + 64 bytes encrypted credentials
+  ra2_server_key,           // S: u32 key bits, modulus, exponent
+  ra2_client_key,           // C: u32 key bits, modulus, exponent
+  ra2_server_random,        // S: u16 length + RSA-encrypted random
+  ra2_client_random,        // C: u16 length + RSA-encrypted random
+  ra2_server_hash,          // S: AES-EAX message: u16 length, payload, 16-byte MAC
+  ra2_client_hash,          // C: AES-EAX message
+  ra2_server_subtype,       // S: AES-EAX message
+  ra2_client_credentials,   // C: AES-EAX message
   client_init,              // C: u8 shared flag
   server_init,              // S: u16 w, u16 h, 16-byte pixel format, u32 length + name
   tight_interaction_caps,   // S: u16 x3 counts, u16 pad, (sum) x 16 bytes
@@ -52,6 +65,10 @@ enum class Outcome : std::uint8_t { need_more, advanced, error };
 
 inline constexpr std::size_t tight_capability_size = 16;
 inline constexpr std::size_t vnc_challenge_size = 16;
+inline constexpr std::size_t apple_dh_credentials_size = 128;  // AES-128-ECB of user[64] + password[64]
+inline constexpr std::size_t mslogon_server_key_size = 3 * 8;  // generator, modulus, public value
+inline constexpr std::size_t mslogon_client_key_size = 8 + 256 + 64;  // public value, user, password
+inline constexpr std::size_t ra2_max_key_bytes = 8192 / 8;     // TigerVNC's MaxKeyLength, in bytes
 
 struct Machine {
   explicit Machine(const Limits& limits);
@@ -84,6 +101,9 @@ struct Machine {
   std::vector<std::uint32_t> tight_auth_types;
   std::vector<std::uint32_t> vencrypt_offered;
   bool tight_active = false;  // ServerInit carries Tight interaction capabilities
+  std::size_t dh_key_length = 0;         // Apple DH: bytes of the client's public value
+  std::size_t ra2_server_key_bytes = 0;  // RA2ne: bytes of each server key part
+  std::size_t ra2_client_key_bytes = 0;  // RA2ne: bytes of each client key part
   std::string error;
   std::vector<Event>* events = nullptr;  // sink of the feed in progress
   std::array<PendingBuffer, 2> pending;  // indexed by Direction
@@ -125,6 +145,22 @@ Outcome step_vencrypt_ack(Machine& m, ByteReader& in);
 Outcome step_vencrypt_subtypes(Machine& m, ByteReader& in);
 Outcome step_vencrypt_choice(Machine& m, ByteReader& in);
 Outcome step_vencrypt_tls_ack(Machine& m, ByteReader& in);
+// handshake_steps_xvp.cpp
+Outcome step_xvp_credentials(Machine& m, ByteReader& in);
+// handshake_steps_dh.cpp
+Outcome step_apple_dh_server_key(Machine& m, ByteReader& in);
+Outcome step_apple_dh_client_key(Machine& m, ByteReader& in);
+Outcome step_mslogon_server_key(Machine& m, ByteReader& in);
+Outcome step_mslogon_client_key(Machine& m, ByteReader& in);
+// handshake_steps_ra2ne.cpp
+Outcome step_ra2_server_key(Machine& m, ByteReader& in);
+Outcome step_ra2_client_key(Machine& m, ByteReader& in);
+Outcome step_ra2_server_random(Machine& m, ByteReader& in);
+Outcome step_ra2_client_random(Machine& m, ByteReader& in);
+Outcome step_ra2_server_hash(Machine& m, ByteReader& in);
+Outcome step_ra2_client_hash(Machine& m, ByteReader& in);
+Outcome step_ra2_server_subtype(Machine& m, ByteReader& in);
+Outcome step_ra2_client_credentials(Machine& m, ByteReader& in);
 // handshake_steps_init.cpp
 Outcome step_client_init(Machine& m, ByteReader& in);
 Outcome step_server_init(Machine& m, ByteReader& in);

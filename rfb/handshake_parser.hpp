@@ -4,8 +4,8 @@
 // out, three-way result (need more / progressed / error). Any split of the two
 // byte streams yields the same events. Every length field is checked against a
 // limit before it is trusted. After ServerInit, or once the exchange becomes
-// opaque (TLS, unknown security type), finished() is true and the caller stops
-// feeding: the relay after that is a plain byte pump.
+// opaque (TLS the proxy does not terminate, unknown security type), finished()
+// is true and the caller stops feeding: the relay after that is a plain byte pump.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -35,15 +35,22 @@ struct ConnectionRefused { std::string reason; };
 struct SecurityTypeChosen { std::uint8_t type = 0; };
 struct VeNCryptSubtypesOffered { std::vector<std::uint32_t> subtypes; };
 struct VeNCryptSubtypeChosen { std::uint32_t subtype = 0; };
-struct UserNameSeen { std::string user; };  // visible in clear (VeNCrypt Plain/Ident, Tight Unix login, xvp)
+// Visible in clear (VeNCrypt Plain/Ident, Tight Unix login, xvp), or inside TLS
+// the proxy terminates (TLSPlain, X509Plain).
+struct UserNameSeen { std::string user; };
 // ok / failed come from a SecurityResult (or are implied, e.g. None before 3.8);
-// unknown means the result is hidden (TLS) or the type is not understood.
+// unknown means the result is hidden (TLS, RA2ne that cannot be followed) or the
+// type is not understood; reason may then say why ("result hidden by RA2ne").
 struct AuthResultSeen { AuthResult result = AuthResult::unknown; std::string reason; };
 struct ClientInitSeen { bool shared = false; };
 struct ServerInitSeen { std::uint16_t width = 0; std::uint16_t height = 0; std::string desktop_name; };
 // The server accepted a TLS-based VeNCrypt subtype (ack 1): the next bytes on
-// both legs are a TLS handshake. With TlsVisibility::terminated the caller runs
-// TLS on both legs and keeps feeding the decrypted inner streams.
+// both legs are a TLS handshake. With TlsVisibility::opaque an AuthResultSeen
+// (unknown) follows and the parser finishes. With TlsVisibility::terminated the
+// caller runs TLS on both legs and from now on feeds only the DECRYPTED inner
+// streams (never the TLS records); the parser follows the inner exchange of
+// TLSNone/X509None, TLSVnc/X509Vnc and TLSPlain/X509Plain to ServerInit (other
+// TLS subtypes: AuthResultSeen unknown, finished).
 struct TlsStarts { std::uint32_t subtype = 0; };
 
 using Event = std::variant<ServerVersionSeen, ClientVersionSeen, SecurityTypesOffered,
@@ -76,6 +83,7 @@ struct Limits {
   std::size_t max_password_length = 1024;  // VeNCrypt Plain / Tight Unix login: skipped, never stored
   std::uint32_t max_tight_capabilities = 256;  // per Tight capability list
   std::size_t max_vencrypt_subtypes = 64;      // the count is a u8; real servers offer about ten
+  std::size_t max_dh_key_length = 1024;        // Apple DH (30): bytes of the prime and of each public value
   // Bytes of one direction buffered before the parser can use them (the other
   // direction is behind, or a message is incomplete). Raised internally to fit
   // the largest message the limits above allow, so a valid handshake always fits.
@@ -87,8 +95,9 @@ struct Summary {
   Version version;                 // negotiated (lower of the two); {0,0} until both seen
   int security_type = -1;          // chosen type, -1 until chosen
   std::uint32_t vencrypt_subtype = 0;  // 0 if none
-  std::string security_name;       // "None", "VncAuth", "VeNCrypt/TLSVnc", "Tight", "type-113", ...
+  std::string security_name;       // "None", "VncAuth", "VeNCrypt/TLSVnc", "Tight", "MSLogonII", "type-5", ...
   std::string user;                // from the protocol, if visible
+  std::string xvp_target;          // xvp (22): the target system the client asked for, in clear
   std::uint16_t width = 0, height = 0;
   std::string desktop_name;
   bool shared = false;

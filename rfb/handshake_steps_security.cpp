@@ -1,6 +1,7 @@
 // Security negotiation (3.3: the server decides; 3.7+: the server offers, the
 // client picks), VNC authentication, SecurityResult, and the hand-off to each
-// security type's own sub-protocol.
+// security type's own sub-protocol. RA2 (5), RA2r (13), TLS (18) and anything
+// unlisted stay opaque: their result is encrypted or their layout unknown.
 #include <algorithm>
 
 #include "rfb/handshake_machine.hpp"
@@ -8,7 +9,8 @@
 namespace vhm::rfb::detail {
 namespace {
 
-constexpr std::uint8_t type_none = 1, type_vnc = 2, type_tight = 16, type_tls = 18, type_vencrypt = 19;
+constexpr std::uint8_t type_none = 1, type_vnc = 2, type_ra2ne = 6, type_tight = 16, type_tls = 18,
+                       type_vencrypt = 19, type_xvp = 22, type_apple_dh = 30, type_mslogon2 = 113;
 constexpr std::uint32_t result_ok = 0, result_failed = 1, result_too_many = 2;
 
 // A refusal: u32 length + reason, as after 3.3 type 0 or a 3.7+ count of 0.
@@ -69,6 +71,14 @@ Outcome begin_security_type(Machine& m, std::uint8_t type) {
       return m.go(Step::tight_tunnels);
     case type_vencrypt:
       return m.go(Step::vencrypt_server_version);
+    case type_xvp:
+      return m.go(Step::xvp_credentials);
+    case type_apple_dh:
+      return m.go(Step::apple_dh_server_key);
+    case type_mslogon2:
+      return m.go(Step::mslogon_server_key);
+    case type_ra2ne:
+      return m.go(Step::ra2_server_key);
     case type_tls:  // TLS starts right after the choice
     default:
       return begin_opaque(m);

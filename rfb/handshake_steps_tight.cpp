@@ -1,6 +1,20 @@
 // The Tight security type (16): tunnel and authentication capability lists,
 // then the chosen authentication; after ServerInit, the interaction
-// capability lists. Layout per rfbproto ("Tight Security Type") and TightVNC.
+// capability lists. Layout per rfbproto ("Tight Security Type", "Tight Unix
+// Login Authentication"), checked against TurboVNC's server
+// (unix/Xvnc/programs/Xserver/hw/vnc/auth.c: rfbSendTunnelingCaps,
+// rfbSendAuthCaps, AuthPAMUserPwdRspFunc, rfbVeNCryptAuthenticate) and
+// noVNC's client (core/rfb.js: _negotiateTightAuth, _negotiateTightUnixAuth).
+//
+// Authentication capabilities (rfbproto's registry):
+//   1 STDV NOAUTH__  None: SecurityResult only from 3.8 on
+//   2 STDV VNCAUTH_  VNC authentication
+//  19 VENC VENCRYPT  VeNCrypt, exactly as security type 19 (TurboVNC)
+//  20 GTKV SASL____  SASL: not followed, result unknown
+// 129 TGHT ULGNAUTH  Unix login: u32 user length, u32 password length, user,
+//                    password; the user is reported, the password skipped
+// 130 TGHT XTRNAUTH  External: no implementation documents its bytes, so the
+//                    result is reported unknown rather than guessed
 #include <algorithm>
 
 #include "rfb/handshake_machine.hpp"
@@ -9,7 +23,7 @@ namespace vhm::rfb::detail {
 namespace {
 
 constexpr std::uint32_t tunnel_none = 0;  // "TGHT" "NOTUNNEL"
-constexpr std::uint32_t auth_none = 1, auth_vnc = 2, auth_unix_login = 129, auth_external = 130;
+constexpr std::uint32_t auth_none = 1, auth_vnc = 2, auth_vencrypt = 19, auth_unix_login = 129;
 
 // u32 count + count capabilities; collects the codes.
 Outcome read_capability_list(Machine& m, ByteReader& in, const char* what, std::vector<std::uint32_t>& codes) {
@@ -43,7 +57,9 @@ Outcome step_tight_tunnels(Machine& m, ByteReader& in) {
 Outcome step_tight_tunnel_choice(Machine& m, ByteReader& in) {
   std::uint32_t code = 0;
   if (!in.u32(code)) return Outcome::need_more;
-  if (!offered(m.tight_tunnels, code))
+  // NOTUNNEL is accepted even when not listed: Siemens panels offer only their
+  // own "SICR SCHANNEL" tunnel yet expect NOTUNNEL, and noVNC picks it for them.
+  if (code != tunnel_none && !offered(m.tight_tunnels, code))
     return m.fail("client chose Tight tunnel " + std::to_string(code) +
                   ", which the server did not offer (offered: " + list_text(m.tight_tunnels) + ")");
   if (code != tunnel_none) return begin_opaque(m);  // a real tunnel hides the rest
@@ -69,10 +85,11 @@ Outcome step_tight_auth_choice(Machine& m, ByteReader& in) {
       return begin_none(m);
     case auth_vnc:
       return m.go(Step::vnc_challenge);
+    case auth_vencrypt:
+      return m.go(Step::vencrypt_server_version);
     case auth_unix_login:
-    case auth_external:
       return m.go(Step::credentials);
-    default:
+    default:  // SASL, External, vendor codes
       return begin_opaque(m);
   }
 }

@@ -1,6 +1,9 @@
 // VeNCrypt (19), version 0.2 only: version exchange, the subtype list, the
 // client's choice, and then either a sub-protocol we can follow in clear
-// (None, VncAuth, Plain, Ident) or TLS, after which the result is hidden.
+// (None, VncAuth, Plain, Ident) or TLS. Behind TLS the result is hidden unless
+// the proxy terminates TLS on both legs (TlsVisibility::terminated) and feeds
+// the decrypted inner streams; then the inner exchange is followed like its
+// clear counterpart (rfbproto "Subtypes with TLS or X509 prefix").
 #include <algorithm>
 
 #include "rfb/handshake_machine.hpp"
@@ -9,6 +12,8 @@ namespace vhm::rfb::detail {
 namespace {
 
 constexpr std::uint32_t sub_none = 1, sub_vnc = 2, sub_plain = 256, sub_ident = 265;
+constexpr std::uint32_t sub_tls_none = 257, sub_tls_vnc = 258, sub_tls_plain = 259, sub_x509_none = 260,
+                        sub_x509_vnc = 261, sub_x509_plain = 262;
 
 bool starts_tls(std::uint32_t subtype) {
   return (subtype >= 257 && subtype <= 264) || subtype == 266 || subtype == 267;
@@ -16,6 +21,29 @@ bool starts_tls(std::uint32_t subtype) {
 
 std::string version_text(std::uint8_t major, std::uint8_t minor) {
   return std::to_string(major) + "." + std::to_string(minor);
+}
+
+// The exchange inside a TLS session the proxy terminates, i.e. what the caller
+// now feeds decrypted.
+Outcome begin_tls_inner(Machine& m, std::uint32_t subtype) {
+  switch (subtype) {
+    case sub_tls_none:
+    case sub_x509_none:
+      // A SecurityResult in every version, unlike plain None before 3.8:
+      // rfbproto ("Subtypes with None suffix"), libvncclient rfbclient.c
+      // (rfbHandleAuthResult for rfbVeNCryptTLSNone / X509None) and TigerVNC
+      // (common/rfb/SConnection.cxx approveConnection: sent unless the type
+      // in use is None itself, and TLSNone / X509None are 257 / 260).
+      return m.go(Step::security_result);
+    case sub_tls_vnc:
+    case sub_x509_vnc:
+      return m.go(Step::vnc_challenge);
+    case sub_tls_plain:
+    case sub_x509_plain:
+      return m.go(Step::credentials);
+    default:  // SASL and Ident inside TLS: not followed (layouts not verified)
+      return begin_opaque(m);
+  }
 }
 
 }  // namespace
@@ -86,7 +114,11 @@ Outcome step_vencrypt_tls_ack(Machine& m, ByteReader& in) {
   if (status != 1)
     return m.fail("server refused to start TLS for VeNCrypt subtype " +
                   vencrypt_subtype_name(m.summary.vencrypt_subtype) + " (status " + std::to_string(status) + ")");
-  return begin_opaque(m);  // everything after this, SecurityResult included, is inside TLS
+  const std::uint32_t subtype = m.summary.vencrypt_subtype;
+  m.emit(TlsStarts{subtype});
+  // Everything after this, SecurityResult included, is inside TLS.
+  if (m.tls_visibility == TlsVisibility::opaque) return begin_opaque(m);
+  return begin_tls_inner(m, subtype);
 }
 
 }  // namespace vhm::rfb::detail

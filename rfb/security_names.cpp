@@ -11,12 +11,20 @@ std::string security_type_name(std::uint8_t type) {
       return "None";
     case 2:
       return "VncAuth";
+    case 6:
+      return "RA2ne";
     case 16:
       return "Tight";
     case 18:
       return "TLS";
     case 19:
       return "VeNCrypt";
+    case 22:
+      return "xvp";
+    case 30:
+      return "AppleDH";
+    case 113:
+      return "MSLogonII";
     default:
       return "type-" + std::to_string(type);
   }

@@ -5,7 +5,12 @@ Starts Xvnc on 127.0.0.1 with a free display number and a free port, plays a
 scripted client against it, and writes each two-direction transcript to
 <name>.hex next to this script. Every Xvnc started here is stopped by its
 process id. Needs: Xvnc and vncpasswd (tigervnc-standalone-server,
-tigervnc-tools) and the openssl command line (for VNC authentication's DES).
+tigervnc-tools) and the openssl command line (for VNC authentication's DES
+and the throwaway X509 certificate).
+
+For VeNCrypt TLS subtypes the client runs TLS itself and records the
+DECRYPTED inner bytes after the server's TLS ack, i.e. what the parser sees
+when the proxy terminates TLS (TlsVisibility::terminated).
 
 The passwords used are "secret" (right) and "wrong": nothing worth keeping.
 
@@ -13,6 +18,7 @@ Usage: python3 capture_tigervnc.py [output-dir]
 """
 import os
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -52,11 +58,14 @@ def des_response(password, challenge):
 class Xvnc:
     """One Xvnc process; stopped by pid on exit."""
 
-    def __init__(self, args):
+    def __init__(self, args, placeholders=None):
         self.display = free_display()
         self.port = free_port()
         self.argv = ["Xvnc", f":{self.display}", "-rfbport", str(self.port)] + XVNC_COMMON + args
-        self.passwd = args[args.index("-rfbauth") + 1] if "-rfbauth" in args else None
+        # Temporary paths, written to the saved comments as stable names.
+        self.placeholders = dict(placeholders or {})
+        if "-rfbauth" in args:
+            self.placeholders[args[args.index("-rfbauth") + 1]] = PASSWD_PLACEHOLDER
         self.proc = None
 
     def __enter__(self):
@@ -67,6 +76,9 @@ class Xvnc:
                 raise RuntimeError(f"Xvnc exited: {self.proc.stderr.read().decode(errors='replace')}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    # Wait for the version however busy the machine is: every probe
+                    # that hangs up early counts towards Xvnc's blacklist.
+                    s.settimeout(10)
                     s.recv(12)  # let it send its version, then hang up
                 return self
             except OSError:
@@ -117,6 +129,17 @@ class Client:
 
     def close(self):
         self.sock.close()
+
+    def start_tls(self, anonymous):
+        """After the VeNCrypt TLS ack: TLS 1.2 (anonymous suites need it, and
+        SECLEVEL 0), no certificate check; from now on the inner bytes are recorded."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        if anonymous:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers("aNULL:@SECLEVEL=0")
+        self.sock = ctx.wrap_socket(self.sock)
 
     # --- protocol pieces ---
     def versions(self, client_version):
@@ -169,7 +192,7 @@ def save(out_dir, name, description, xvnc, client):
     path = os.path.join(out_dir, f"{name}.hex")
     with open(path, "w") as f:
         f.write(f"# {description}\n")
-        args = [PASSWD_PLACEHOLDER if a == xvnc.passwd else a for a in xvnc.argv[4:]]
+        args = [xvnc.placeholders.get(a, a) for a in xvnc.argv[4:]]
         f.write(f"# Xvnc args: {' '.join(args)}\n")
         for direction, data in client.segments:
             f.write(f"{direction} {data.hex()}\n")
@@ -233,6 +256,53 @@ def capture(out_dir):
             c.close()
             save(out_dir, "tigervnc_vencrypt_vncauth", "default SecurityTypes, VeNCrypt subtype VncAuth, right password",
                  x, c)
+
+            # Inside TLS (what a terminating proxy sees): TLSVnc, right and wrong password.
+            for password, outcome in ((RIGHT, "ok"), (WRONG, "fail")):
+                c = Client(x.port)
+                c.versions(version[8])
+                c.security(8, 19)
+                c.vencrypt(258)
+                assert c.u8() == 1
+                c.start_tls(anonymous=True)
+                c.vnc_auth(password)
+                status = c.result(8)
+                assert status == (0 if outcome == "ok" else 1), status
+                if status == 0:
+                    c.init()
+                c.close()
+                save(out_dir, f"tigervnc_tlsvnc_inner_{outcome}",
+                     f"default SecurityTypes, VeNCrypt/TLSVnc, decrypted inner bytes, password "
+                     f"{'right' if status == 0 else 'wrong'}", x, c)
+
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=vhm-golden",
+                        "-days", "1", "-keyout", key, "-out", cert], capture_output=True, check=True)
+        with Xvnc(["-SecurityTypes", "X509None,TLSPlain", "-PlainUsers=vhmtest", "-X509Cert", cert,
+                   "-X509Key", key, "-UseBlacklist=0"], {cert: "CERT-FILE", key: "KEY-FILE"}) as x:
+            c = Client(x.port)
+            c.versions(version[8])
+            c.security(8, 19)
+            c.vencrypt(260)
+            assert c.u8() == 1
+            c.start_tls(anonymous=False)
+            assert c.result(8) == 0
+            c.init()
+            c.close()
+            save(out_dir, "tigervnc_x509none_inner", "VeNCrypt/X509None, decrypted inner bytes", x, c)
+
+            c = Client(x.port)
+            c.versions(version[8])
+            c.security(8, 19)
+            c.vencrypt(259)
+            assert c.u8() == 1
+            c.start_tls(anonymous=True)
+            user = b"vhmtest"
+            c.send(struct.pack(">II", len(user), len(WRONG)) + user + WRONG)
+            assert c.result(8) == 1
+            c.close()
+            save(out_dir, "tigervnc_tlsplain_inner_fail",
+                 "VeNCrypt/TLSPlain, decrypted inner bytes, user vhmtest, wrong password", x, c)
 
         with Xvnc(["-SecurityTypes", "Plain", "-PlainUsers=vhmtest", "-UseBlacklist=0"]) as x:
             c = Client(x.port)

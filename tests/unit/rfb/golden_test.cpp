@@ -69,7 +69,7 @@ TEST_CASE("golden: Xvnc VncAuth failure carries a reason in 3.8 only") {
 TEST_CASE("golden: Xvnc VeNCrypt/TLSVnc is opaque once TLS starts") {
   const auto obs = observe_every_split(load_transcript("tigervnc_vencrypt_tlsvnc.hex"));
   CHECK(obs.events == Strings{server38, "client-version 3.8 RFB 003.008", "types-offered 19,2", "type-chosen 19",
-                              "vencrypt-offered 258,2", "vencrypt-chosen 258", "auth unknown"});
+                              "vencrypt-offered 258,2", "vencrypt-chosen 258", "tls-starts 258", "auth unknown"});
   CHECK(obs.finished);
   CHECK(obs.summary.find("type=19 vencrypt=258 name=VeNCrypt/TLSVnc") != std::string::npos);
 }
@@ -102,4 +102,56 @@ TEST_CASE("golden: a blacklisting Xvnc answers 3.3 and refuses with its reason")
     CHECK(obs.finished);
     CHECK(obs.summary.rfind("version=3.3 type=-1 ", 0) == 0);  // negotiated: the lower one
   }
+}
+
+// Inside TLS: the decrypted inner bytes a TLS-terminating proxy feeds
+// (captured by running TLS in the capture script itself).
+namespace {
+
+constexpr auto terminated = vhm::rfb::TlsVisibility::terminated;
+
+Strings vencrypt_head(const std::string& types, const std::string& offered, const std::string& chosen) {
+  return {server38, "client-version 3.8 RFB 003.008", "types-offered " + types, "type-chosen 19",
+          "vencrypt-offered " + offered, "vencrypt-chosen " + chosen, "tls-starts " + chosen};
+}
+
+Strings with(Strings a, const Strings& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("golden: Xvnc TLSVnc seen from inside TLS: success, and opaque when not terminated") {
+  const auto t = load_transcript("tigervnc_tlsvnc_inner_ok.hex");
+  auto obs = observe_every_split(t, {}, terminated);
+  CHECK(obs.events == with(vencrypt_head("19,2", "258,2", "258"), {"auth ok", "client-init shared", init}));
+  CHECK(obs.finished);
+  CHECK(obs.summary == "version=3.8 type=19 vencrypt=258 name=VeNCrypt/TLSVnc user= size=64x48 desktop=vhm golden "
+                       "shared=1");
+
+  obs = observe_every_split(t);  // the same bytes, TLS not terminated: nothing after the ack counts
+  CHECK(obs.events == with(vencrypt_head("19,2", "258,2", "258"), {"auth unknown"}));
+  CHECK(obs.summary.find("size=0x0 ") != std::string::npos);
+}
+
+TEST_CASE("golden: Xvnc TLSVnc failure inside TLS carries the reason") {
+  const auto obs = observe_every_split(load_transcript("tigervnc_tlsvnc_inner_fail.hex"), {}, terminated);
+  CHECK(obs.events == with(vencrypt_head("19,2", "258,2", "258"), {"auth failed: Authentication failure"}));
+  CHECK(obs.finished);
+}
+
+TEST_CASE("golden: Xvnc X509None sends a SecurityResult inside TLS") {
+  const auto obs = observe_every_split(load_transcript("tigervnc_x509none_inner.hex"), {}, terminated);
+  CHECK(obs.events == with(vencrypt_head("19", "260,259", "260"), {"auth ok", "client-init shared", init}));
+  CHECK(obs.finished);
+  CHECK(obs.summary.find("name=VeNCrypt/X509None ") != std::string::npos);
+}
+
+TEST_CASE("golden: Xvnc TLSPlain shows the user inside TLS, never the password") {
+  const auto obs = observe_every_split(load_transcript("tigervnc_tlsplain_inner_fail.hex"), {}, terminated);
+  CHECK(obs.events == with(vencrypt_head("19", "260,259", "259"),
+                           {"user vhmtest", "auth failed: Authentication failure: invalid password or username"}));
+  CHECK(obs.summary.find("name=VeNCrypt/TLSPlain user=vhmtest ") != std::string::npos);
+  CHECK_FALSE(mentions(obs, "wrong"));  // the password the capture sent
 }

@@ -109,7 +109,9 @@ TEST_CASE("security: a client choosing a type the server did not offer is an err
 }
 
 TEST_CASE("security: unknown types are opaque: result unknown, then finished") {
-  for (const int type : {113, 30, 5, 22}) {
+  // RA2 (5) and RA2r (13) encrypt everything after their key exchange; Ultra
+  // (17), SASL (20) and MD5 (21) are not followed.
+  for (const int type : {5, 13, 17, 20, 21, 200}) {
     INFO(type);
     const auto obs = observe_every_split(start(v38).s(u8(1), u8(type)).c(u8(type)).s(text("whatever follows")));
     CHECK(obs.events == prefix(v38, {"types-offered " + std::to_string(type), "type-chosen " + std::to_string(type),
@@ -201,7 +203,12 @@ TEST_CASE("security: names of security types and VeNCrypt subtypes") {
   CHECK(security_type_name(16) == "Tight");
   CHECK(security_type_name(18) == "TLS");
   CHECK(security_type_name(19) == "VeNCrypt");
-  CHECK(security_type_name(113) == "type-113");
+  CHECK(security_type_name(6) == "RA2ne");
+  CHECK(security_type_name(22) == "xvp");
+  CHECK(security_type_name(30) == "AppleDH");
+  CHECK(security_type_name(113) == "MSLogonII");
+  CHECK(security_type_name(5) == "type-5");
+  CHECK(security_type_name(17) == "type-17");
   CHECK(vencrypt_subtype_name(256) == "Plain");
   CHECK(vencrypt_subtype_name(258) == "TLSVnc");
   CHECK(vencrypt_subtype_name(262) == "X509Plain");

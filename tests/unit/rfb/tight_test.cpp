@@ -152,3 +152,61 @@ TEST_CASE("tight: Unix login lengths are checked before the bytes are awaited") 
   obs = observe_every_split(tight_start().s(u32(0), u32(1), cap_unix).c(u32(129), u32(5), u32(1025)));
   CHECK(obs.error == "client sent a password of 1025 bytes (limit 1024)");
 }
+
+TEST_CASE("tight: VncAuth failure in 3.8 carries the reason; None chosen explicitly in 3.8 has a result") {
+  const auto vnc_auth = tight_start().s(u32(0), u32(2), cap_none, cap_vnc).c(u32(2)).s(challenge).c(response);
+  auto obs = observe_every_split(Transcript(vnc_auth).s(u32(1), rfb_string("bad password")));
+  CHECK(obs.events == with(head(), {"auth failed: bad password"}));
+  CHECK(obs.finished);
+  CHECK_FALSE(mentions(obs, "CHALLENGE"));
+
+  obs = observe_every_split(
+      tight_start().s(u32(0), u32(2), cap_none, cap_vnc).c(u32(1)).s(u32(0)).c(u8(1)).s(tight_server_init()));
+  CHECK(obs.events == with(head(), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
+}
+
+TEST_CASE("tight: the VeNCrypt capability continues as VeNCrypt, and ServerInit keeps the Tight lists") {
+  const Bytes cap_vencrypt = capability(19, "VENC", "VENCRYPT");
+  const auto t = tight_start()
+                     .s(u32(0), u32(2), cap_vencrypt, cap_unix)
+                     .c(u32(19))
+                     .s(u8(0), u8(2))
+                     .c(u8(0), u8(2))
+                     .s(u8(0), u8(2), u32(256), u32(259))
+                     .c(u32(256), u32(3), u32(static_cast<std::uint32_t>(password.size())), text("eve"), text(password))
+                     .s(u32(0))
+                     .c(u8(1))
+                     .s(tight_server_init());
+  const auto obs = observe_every_split(t);
+  CHECK(obs.events == with(head(), {"vencrypt-offered 256,259", "vencrypt-chosen 256", "user eve", "auth ok",
+                                    "client-init shared", "server-init 1280x1024 tight desk"}));
+  CHECK(obs.finished);
+  CHECK(obs.summary.find("type=16 vencrypt=256 ") != std::string::npos);
+  CHECK_FALSE(mentions(obs, "hunter2"));
+}
+
+TEST_CASE("tight: External and SASL authentication are not guessed: result unknown") {
+  for (const auto& cap : {capability(130, "TGHT", "XTRNAUTH"), capability(20, "GTKV", "SASL____")}) {
+    const std::uint32_t code = cap[3];
+    INFO(code);
+    const auto obs = observe_every_split(tight_start().s(u32(0), u32(1), cap).c(u32(code), u32(5), text("bytes")));
+    CHECK(obs.events == with(head(), {"auth unknown"}));
+    CHECK(obs.finished);
+  }
+}
+
+TEST_CASE("tight: NOTUNNEL is accepted when a server forgets to list it (Siemens SICR SCHANNEL)") {
+  const auto t = tight_start()
+                     .s(u32(1), capability(1, "SICR", "SCHANNEL"))
+                     .c(u32(0))
+                     .s(u32(1), cap_vnc)
+                     .c(u32(2))
+                     .s(challenge)
+                     .c(response)
+                     .s(u32(0))
+                     .c(u8(1))
+                     .s(tight_server_init());
+  const auto obs = observe_every_split(t);
+  CHECK(obs.events == with(head(), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
+  CHECK_FALSE(obs.failed);
+}

@@ -117,6 +117,7 @@ std::string describe(const Summary& s) {
   out << "version=" << version_text(s.version) << " type=" << s.security_type << " vencrypt=" << s.vencrypt_subtype
       << " name=" << s.security_name << " user=" << s.user << " size=" << s.width << "x" << s.height
       << " desktop=" << s.desktop_name << " shared=" << s.shared;
+  if (!s.xvp_target.empty()) out << " xvp_target=" << s.xvp_target;
   return out.str();
 }
 
@@ -195,8 +196,8 @@ void for_each_feed_plan(const Transcript& t, const std::function<void(const Feed
   for (unsigned seed = 1; seed <= 16; ++seed) visit(random_interleaving(t, seed));
 }
 
-Observed run_plan(const std::vector<Segment>& feeds, const Limits& limits) {
-  HandshakeParser parser(limits);
+Observed run_plan(const std::vector<Segment>& feeds, const Limits& limits, TlsVisibility tls) {
+  HandshakeParser parser(limits, tls);
   Observed obs;
   for (std::size_t i = 0; i < feeds.size(); ++i) {
     const bool was_finished = parser.finished();
@@ -237,13 +238,13 @@ std::string describe(const Observed& o) {
 
 }  // namespace
 
-Observed observe_every_split(const Transcript& transcript, const Limits& limits) {
+Observed observe_every_split(const Transcript& transcript, const Limits& limits, TlsVisibility tls) {
   Observed reference;
   bool first = true;
   std::size_t plans = 0, mismatches = 0;
   for_each_feed_plan(transcript, [&](const FeedPlan& plan) {
     ++plans;
-    const Observed got = run_plan(plan.feeds, limits);
+    const Observed got = run_plan(plan.feeds, limits, tls);
     if (first) {
       reference = got;
       first = false;

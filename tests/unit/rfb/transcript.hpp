@@ -87,11 +87,14 @@ void for_each_feed_plan(const Transcript& transcript, const std::function<void(c
 FeedPlan random_interleaving(const Transcript& transcript, unsigned seed);
 
 // Feeds one plan to a fresh parser, checking per-feed invariants on the way.
-Observed run_plan(const std::vector<Segment>& feeds, const Limits& limits = {});
+Observed run_plan(const std::vector<Segment>& feeds, const Limits& limits = {},
+                  TlsVisibility tls = TlsVisibility::opaque);
 
 // Runs every feed plan, CHECKs each against the first (whole segments), and
-// returns that reference result.
-Observed observe_every_split(const Transcript& transcript, const Limits& limits = {});
+// returns that reference result. With TlsVisibility::terminated the bytes after
+// a TLS ack in the transcript stand for the decrypted inner streams.
+Observed observe_every_split(const Transcript& transcript, const Limits& limits = {},
+                             TlsVisibility tls = TlsVisibility::opaque);
 
 // True if `needle` occurs in any event, the error or the summary.
 bool mentions(const Observed& observed, std::string_view needle);

@@ -61,12 +61,13 @@ TEST_CASE("vencrypt: Ident shows the user, then a SecurityResult") {
   CHECK(obs.summary.find("name=VeNCrypt/Ident user=dave ") != std::string::npos);
 }
 
-TEST_CASE("vencrypt: TLS and X509 subtypes are opaque once the server accepts") {
+TEST_CASE("vencrypt: TLS and X509 subtypes announce TLS and are opaque once the server accepts") {
   for (const std::uint32_t subtype : {257u, 258u, 259u, 260u, 261u, 262u, 263u, 264u, 266u, 267u}) {
     INFO(subtype);
     const auto obs = observe_every_split(offering({subtype, 2}).c(u32(subtype)).s(u8(1), Bytes{0x16, 0x03, 0x03}));
     const std::string offered = std::to_string(subtype) + ",2";
-    CHECK(obs.events == with(head(offered), {"vencrypt-chosen " + std::to_string(subtype), "auth unknown"}));
+    const std::string chosen = std::to_string(subtype);
+    CHECK(obs.events == with(head(offered), {"vencrypt-chosen " + chosen, "tls-starts " + chosen, "auth unknown"}));
     CHECK(obs.finished);
     CHECK(obs.summary.find("name=VeNCrypt/" + vencrypt_subtype_name(subtype) + " ") != std::string::npos);
   }
