@@ -1,10 +1,12 @@
 // vnc-hooks-manager: entry point. Parses the command line, loads and validates
-// the configuration, sets up logging, runs the proxy until SIGTERM/SIGINT, then
-// waits for the hooks of the last events before exiting.
+// the configuration, sets up logging, binds, drops to global user: (docs/service.md),
+// runs the proxy until SIGTERM/SIGINT, then waits for the hooks of the last
+// events before exiting.
 #include <sys/resource.h>
 
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <string_view>
 
 #include <spdlog/spdlog.h>
@@ -18,6 +20,10 @@
 #include "conf/config_loader.hpp"
 #include "hooks/dispatcher.hpp"
 #include "proxy/server.hpp"
+#include "service/held_event_sink.hpp"
+#include "service/privileges.hpp"
+#include "service/startup_checks.hpp"
+#include "service/systemd_notifier.hpp"
 
 namespace {
 
@@ -87,22 +93,47 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a peer that vanishes is an error code, not a signal
   raise_file_limit();
 
-  vhm::hooks::HookDispatcher dispatcher(config);
-  vhm::app::StdoutEventSink stdout_sink;
-  vhm::hooks::EventSink& events = quick_mode ? static_cast<vhm::hooks::EventSink&>(stdout_sink) : dispatcher;
-
   boost::asio::io_context io(1);
+  // Before any thread exists: it takes the watchdog variables out of the environment.
+  vhm::service::SystemdNotifier notifier(io);
+
+  // Declared before the server (it outlives it) but started only after the
+  // privilege drop: its worker threads keep the capabilities they are created
+  // with. Until then the server publishes into `held`.
+  std::optional<vhm::hooks::HookDispatcher> dispatcher;
+  vhm::service::HeldEventSink held;
+  vhm::app::StdoutEventSink stdout_sink;
+  vhm::hooks::EventSink& events = quick_mode ? static_cast<vhm::hooks::EventSink&>(stdout_sink) : held;
+
   vhm::proxy::Server server(io, config, events);
+  server.set_observer(&notifier);
+  notifier.set_listener_count([&server] { return server.listening().size(); });
   std::string error;
   if (!server.start(error)) {
     spdlog::critical("{}", error);
     return exit_config;
   }
+  // Listeners, control socket, log file and ban state are open: become global.user.
+  const auto dropped = vhm::service::drop_privileges(*config);
+  if (!dropped.ok) {
+    spdlog::critical("{}", dropped.message);
+    return exit_config;
+  }
+  spdlog::info("{}", dropped.message);
+  for (const auto& warning : vhm::service::startup_warnings(*config)) spdlog::warn("{}", warning);
+
+  dispatcher.emplace(config);
+  held.attach(*dispatcher);
+  if (!quick_mode) {
+    // SIGHUP: the same file again; the server keeps the old config if this fails.
+    server.enable_reload([path = options->config_file] { return vhm::conf::load_config_file(path); }, &*dispatcher);
+  }
   spdlog::info("vnc-hooks-manager {} running ({}; {} hook(s))", vhm::version,
                quick_mode ? "quick mode" : config->source.string(), hook_count(*config));
   io.run();
   spdlog::info("all sessions closed; waiting for running hooks");
-  dispatcher.shutdown();
+  dispatcher->shutdown();
   spdlog::info("stopped");
+  spdlog::default_logger()->flush();
   return exit_ok;
 }

@@ -5,6 +5,7 @@
 // so a reload can swap it without touching running sessions.
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +16,7 @@
 
 #include "conf/cidr.hpp"
 #include "conf/event_schema.hpp"
+#include "conf/target_rule.hpp"
 
 namespace vhm::conf {
 
@@ -23,9 +25,38 @@ struct HostPort {
   std::uint16_t port = 0;
 };
 
+// VeNCrypt termination (issue 5, docs/vencrypt.md). pass: VeNCrypt is relayed
+// untouched (TLS stays opaque); terminate: the proxy runs TLS with the viewer
+// and with the server and sees the authentication inside.
+enum class VeNCryptMode { pass, terminate };
+// How the server leg is secured under terminate: the server's own VeNCrypt
+// subtype, or (plain) its VncAuth over loopback while the viewer gets VeNCrypt.
+enum class ServerSecurity { vencrypt, plain };
+
+// A listener's `tls:` map; paths are absolute and were checked at load.
+struct ListenerTlsConfig {
+  std::filesystem::path cert;  // PEM chain toward viewers (X509* subtypes); empty = none
+  std::filesystem::path key;   // its PEM key (unencrypted)
+  std::filesystem::path server_ca;  // trusted CAs for the server's certificate; empty = none
+  std::optional<std::array<std::uint8_t, 32>> server_fingerprint;  // pinned SHA-256 of the server's certificate
+  std::string server_name;  // name the CA-verified certificate must carry; empty = the target host
+  bool server_anonymous = false;  // anonymous TLS (TLSNone/TLSVnc/TLSPlain) toward the server allowed
+  ServerSecurity server_security = ServerSecurity::vencrypt;
+  int line = 0;  // of `tls:`, for messages
+};
+
+// How a listener finds its target (issue 4): the static target, the
+// connection's original destination (iptables REDIRECT), or TPROXY.
+enum class Transparent { off, redirect, tproxy };
+
 struct ListenerConfig {
   HostPort listen;
-  HostPort target;
+  HostPort target;  // unused (empty) when transparent
+  // Transparent interception (docs/transparent.md): the target is each
+  // connection's original destination, relayed only when one of
+  // allow_targets (required, non-empty) matches it.
+  Transparent transparent = Transparent::off;
+  std::vector<TargetRule> allow_targets;
   std::string user;  // optional: who the target belongs to ({user} fallback)
   std::chrono::seconds handshake_timeout{30};
   std::chrono::seconds connect_timeout{10};
@@ -35,6 +66,8 @@ struct ListenerConfig {
   std::optional<std::size_t> max_sessions;             // concurrent on this listener; nullopt = unlimited
   std::optional<std::size_t> max_sessions_per_ip;      // concurrent per client address; nullopt = unlimited
   std::optional<std::size_t> max_connects_per_minute;  // per client address, sliding 60 s; nullopt = unlimited
+  VeNCryptMode vencrypt = VeNCryptMode::pass;  // `vencrypt:`
+  ListenerTlsConfig tls;                       // `tls:`; used with vencrypt: terminate
   int line = 0;  // where in the config file it was defined, for messages
 };
 
@@ -79,6 +112,15 @@ struct GlobalConfig {
   std::chrono::milliseconds kill_grace{5'000};  // SIGTERM -> SIGKILL for timed-out hooks
   std::size_t max_sessions = 4096;              // concurrent sessions over all listeners
   std::size_t hook_output_max_lines = 200;      // per hook run; the rest is counted, not logged
+  // SIGTERM/SIGINT: sessions may run on this long before they are closed with reason
+  // `shutdown`; 0 closes them at once. Read when the signal arrives (a reload applies).
+  std::chrono::milliseconds shutdown_grace{10'000};
+  // `user:`/`group:`: the account to switch to once listeners, control socket
+  // and log file are open (service/privileges.hpp). Resolved at load time; gid
+  // and groups already reflect `group:`. nullopt: keep running as started.
+  // Read at startup only: a reload cannot change who the process is.
+  std::optional<RunAs> user;
+  std::string group;  // `group:` as written; empty = the user's own primary group
 };
 
 // Auth-failure blocking. Present in Config only when the `blocking:` section

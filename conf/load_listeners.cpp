@@ -1,5 +1,7 @@
 #include "conf/address.hpp"
 #include "conf/config_sections.hpp"
+#include "conf/load_transparent.hpp"
+#include "conf/load_listener_tls.hpp"
 
 namespace vhm::conf {
 namespace {
@@ -54,7 +56,8 @@ std::optional<Parsed> load_listener(const Entry& item, ProblemList& problems) {
     parsed.config.listen = *listen;
     parsed.has_listen = true;
   }
-  if (auto target = address("target", parse_target_address)) parsed.config.target = *target;
+  if (!load_transparent(map, parsed.config, problems))  // a transparent listener has no target
+    if (auto target = address("target", parse_target_address)) parsed.config.target = *target;
   if (auto entry = map.take("user"))
     if (auto text = read_string(*entry, problems)) parsed.config.user = *text;
   if (auto entry = map.take("handshake_timeout"))
@@ -70,6 +73,7 @@ std::optional<Parsed> load_listener(const Entry& item, ProblemList& problems) {
   limit("max_sessions", parsed.config.max_sessions);
   limit("max_sessions_per_ip", parsed.config.max_sessions_per_ip);
   limit("max_connects_per_minute", parsed.config.max_connects_per_minute);
+  load_listener_tls(map, parsed.config, problems);
   map.finish();
   return parsed;
 }

@@ -59,4 +59,25 @@ std::optional<RunAs> resolve_user(const std::string& name, std::string& error) {
   return std::nullopt;
 }
 
+std::optional<gid_t> resolve_group(const std::string& name, std::string& error) {
+  const std::string shown = "\"" + util::printable(name, 100) + "\"";
+  const long hint = ::sysconf(_SC_GETGR_R_SIZE_MAX);
+  std::vector<char> buffer(hint > 0 ? static_cast<std::size_t>(hint) : 16384);
+  group entry{};
+  group* found = nullptr;
+  int rc = 0;
+  while ((rc = ::getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found)) == ERANGE &&
+         buffer.size() < (1u << 20))
+    buffer.resize(buffer.size() * 2);
+  if (rc != 0) {
+    error = "cannot look up group " + shown + ": " + std::strerror(rc);
+    return std::nullopt;
+  }
+  if (found == nullptr) {
+    error = "group " + shown + " does not exist";
+    return std::nullopt;
+  }
+  return entry.gr_gid;
+}
+
 }  // namespace vhm::conf

@@ -12,4 +12,7 @@ namespace vhm::conf {
 // nullopt with `error` ("no such user", or why the lookup failed).
 std::optional<RunAs> resolve_user(const std::string& name, std::string& error);
 
+// A group name to its gid (global `group:`); nullopt with `error` when unknown.
+std::optional<gid_t> resolve_group(const std::string& name, std::string& error);
+
 }  // namespace vhm::conf

@@ -18,8 +18,16 @@ std::string refusal_text(Refusal refusal, std::string_view client_ip) {
     case Refusal::session_limit: return "Too many sessions; try again later";
     case Refusal::per_ip_limit: return "Too many sessions from " + ip;
     case Refusal::rate_limit: return "Too many connections from " + ip + "; try again in a minute";
+    case Refusal::target_not_allowed:
+    case Refusal::target_loop: return target_refusal_text(refusal, "this destination");
   }
   return "Connection refused by policy";
+}
+
+std::string target_refusal_text(Refusal refusal, std::string_view destination) {
+  const std::string where(destination);
+  if (refusal == Refusal::target_loop) return "Connection loop: " + where + " is this proxy";
+  return "Connections to " + where + " are not allowed";
 }
 
 std::string gate_refusal_text(std::string_view hook_output) {

@@ -22,6 +22,12 @@ std::string banned_text(std::chrono::system_clock::time_point until, std::chrono
 //   rate_limit    "Too many connections from <ip>; try again in a minute"
 std::string refusal_text(Refusal refusal, std::string_view client_ip);
 
+// The text for target_not_allowed and target_loop; `destination` as shown in
+// logs ("192.0.2.9:5901"). The viewer chose that destination itself.
+//   target_not_allowed "Connections to <destination> are not allowed"
+//   target_loop        "Connection loop: <destination> is this proxy"
+std::string target_refusal_text(Refusal refusal, std::string_view destination);
+
 inline constexpr std::string_view default_gate_text = "Connection refused by policy";
 inline constexpr std::size_t max_gate_text = 200;
 

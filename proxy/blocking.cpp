@@ -66,6 +66,8 @@ bool Blocking::unban(const std::string& address_or_key) {
 
 std::vector<policy::Ban> Blocking::bans() { return table_.list(policy::Clock::now()); }
 
+void Blocking::configure(const conf::BlockingConfig& config) { table_.configure(config); }
+
 void Blocking::request_save() {
   if (!saver_.joinable()) return;
   {

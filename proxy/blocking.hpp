@@ -32,6 +32,9 @@ class Blocking {
   // `address_or_key` as an operator typed it. True when something was lifted.
   bool unban(const std::string& address_or_key);
   std::vector<policy::Ban> bans();
+  // New settings from a config reload; counted failures and bans are kept.
+  // The state file stays the one opened at start (a new path needs a restart).
+  void configure(const conf::BlockingConfig& config);
 
  private:
   void request_save();

@@ -2,6 +2,8 @@
 // The event fields known the moment a connection is accepted: who, where to,
 // on which listener. Sessions start from them; `blocked` events (refused
 // before any session exists) consist of them.
+#include <optional>
+
 #include "hooks/event.hpp"
 #include "proxy/asio.hpp"
 
@@ -9,6 +11,10 @@ namespace vhm::proxy {
 
 struct ListenerContext;
 
-hooks::Event connection_fields(const tcp::endpoint& peer, const ListenerContext& listener);
+// `destination`: a transparent listener's target for this connection (its
+// original destination); nullopt: the listener's static target. {display} is
+// ":N" for target ports 5900+N (N < 100); {user} is the listener's `user:`.
+hooks::Event connection_fields(const tcp::endpoint& peer, const ListenerContext& listener,
+                               const std::optional<tcp::endpoint>& destination = std::nullopt);
 
 }  // namespace vhm::proxy

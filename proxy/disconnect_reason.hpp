@@ -15,6 +15,7 @@ enum class DisconnectReason : std::uint8_t {
   shutdown,
   refused,  // a gate hook said no
   killed,   // an operator ended it (ctl kill)
+  tls_error,  // VeNCrypt termination: a TLS handshake or the TLS relay failed (the log says which leg and why)
 };
 
 constexpr std::string_view to_string(DisconnectReason reason) {
@@ -27,6 +28,7 @@ constexpr std::string_view to_string(DisconnectReason reason) {
     case DisconnectReason::shutdown: return "shutdown";
     case DisconnectReason::refused: return "refused";
     case DisconnectReason::killed: return "killed";
+    case DisconnectReason::tls_error: return "tls_error";
   }
   return "unknown";
 }

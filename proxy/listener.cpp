@@ -1,5 +1,7 @@
 #include "proxy/listener.hpp"
 
+#include <sys/socket.h>
+
 #include <spdlog/spdlog.h>
 
 #include "conf/address.hpp"
@@ -8,6 +10,8 @@
 #include "proxy/blocking.hpp"
 #include "proxy/connection_fields.hpp"
 #include "proxy/endpoint_text.hpp"
+#include "proxy/transparent_socket.hpp"
+#include "proxy/transparent_target.hpp"
 #include "proxy/viewer_refusal.hpp"
 #include "util/iso_time.hpp"
 #include "proxy/session_registry.hpp"
@@ -17,8 +21,10 @@ namespace vhm::proxy {
 namespace {
 
 awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const ListenerContext> context,
-                            SessionServices services) {
-  Session session(std::move(socket), std::move(context), services);
+                            SessionServices services, std::shared_ptr<const bool> end_at_once,
+                            std::optional<tcp::endpoint> destination) {
+  Session session(std::move(socket), std::move(context), services, destination);
+  if (*end_at_once) session.close(DisconnectReason::shutdown, "accepted as the proxy shut down");
   co_await session.run();
 }
 
@@ -27,8 +33,10 @@ awaitable<void> refuse_connection(tcp::socket socket, std::string text) {
 }
 
 // An empty host means every address: one dual-stack IPv6 socket where the
-// host has IPv6, plain IPv4 otherwise.
-tcp::acceptor bind_acceptor(asio::io_context& io, const conf::HostPort& listen, boost::system::error_code& error) {
+// host has IPv6, plain IPv4 otherwise. `transparent`: IP_TRANSPARENT before
+// bind, so TPROXY may hand it connections addressed to other hosts.
+tcp::acceptor bind_acceptor(asio::io_context& io, const conf::HostPort& listen, bool transparent,
+                            boost::system::error_code& error) {
   tcp::acceptor acceptor(io);
   tcp::endpoint endpoint;
   if (listen.host.empty()) {
@@ -48,6 +56,8 @@ tcp::acceptor bind_acceptor(asio::io_context& io, const conf::HostPort& listen, 
     acceptor.open(endpoint.protocol(), error);
   }
   if (error) return acceptor;
+  if (transparent) set_ip_transparent(acceptor.native_handle(), endpoint.address().is_v6(), error);
+  if (error) return acceptor;
   acceptor.set_option(asio::socket_base::reuse_address(true), error);
   if (!error) acceptor.bind(endpoint, error);
   if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
@@ -59,14 +69,17 @@ tcp::acceptor bind_acceptor(asio::io_context& io, const conf::HostPort& listen, 
 std::unique_ptr<Listener> Listener::open(asio::io_context& io, const conf::ListenerConfig& config,
                                          std::string& error) {
   boost::system::error_code ec;
-  tcp::acceptor acceptor = bind_acceptor(io, config.listen, ec);
+  const bool tproxy = config.transparent == conf::Transparent::tproxy;
+  tcp::acceptor acceptor = bind_acceptor(io, config.listen, tproxy, ec);
   if (ec) {
-    error = "cannot listen on " + conf::format_host_port(config.listen) + ": " + ec.message();
+    error = "cannot listen on " + conf::format_host_port(config.listen) + ": " + ec.message() +
+            (tproxy ? transparent_privilege_hint(ec) : std::string());
     return nullptr;
   }
   auto context = std::make_shared<ListenerContext>();
   context->config = config;
-  context->listen_text = endpoint_text(acceptor.local_endpoint(ec));
+  context->listen_endpoint = acceptor.local_endpoint(ec);
+  context->listen_text = endpoint_text(context->listen_endpoint);
   context->limits = std::make_shared<policy::ConnectionLimits>(config);
   return std::unique_ptr<Listener>(new Listener(std::move(acceptor), std::move(context)));
 }
@@ -75,11 +88,23 @@ Listener::Listener(tcp::acceptor acceptor, std::shared_ptr<const ListenerContext
     : acceptor_(std::move(acceptor)), context_(std::move(context)) {}
 
 void Listener::close() {
+  // shutdown() stops the listening at once, for every copy of the descriptor:
+  // a hook process just forked may hold one until it closes its inherited fds.
+  if (acceptor_.is_open()) ::shutdown(acceptor_.native_handle(), SHUT_RD);
   boost::system::error_code ignored;
   acceptor_.close(ignored);
 }
 
-awaitable<void> Listener::accept_loop(SessionServices services, std::size_t max_sessions) {
+void Listener::reconfigure(const conf::ListenerConfig& config, SessionServices services) {
+  auto context = std::make_shared<ListenerContext>(*context_);
+  context->config = config;
+  context->limits->configure(config);  // the same counts: sessions hand their slots back to it
+  context_ = std::move(context);
+  services_.emplace(services);
+}
+
+awaitable<void> Listener::accept_loop(SessionServices initial_services) {
+  services_.emplace(initial_services);
   asio::steady_timer backoff(acceptor_.get_executor());
   while (acceptor_.is_open()) {
     auto [error, socket] = co_await acceptor_.async_accept(use_tuple);
@@ -91,6 +116,8 @@ awaitable<void> Listener::accept_loop(SessionServices services, std::size_t max_
       co_await backoff.async_wait(use_tuple);
       continue;
     }
+    const SessionServices services = *services_;  // the settings of this accept, even across a reload
+    const std::size_t max_sessions = services.config->global.max_sessions;
     if (services.registry.size() >= max_sessions) {
       boost::system::error_code ignored;
       spdlog::warn("listener {}: refusing {}: session limit reached ({} sessions)", address(),
@@ -101,23 +128,37 @@ awaitable<void> Listener::accept_loop(SessionServices services, std::size_t max_
     boost::system::error_code peer_error;
     const auto peer = socket.remote_endpoint(peer_error);
     if (peer_error) continue;  // already gone
-    if (auto refusal = admission_refusal(peer, services)) {
+    // Transparent listeners: the target is the connection's own destination,
+    // checked before anything else (never an open relay, no loops).
+    std::optional<TransparentTarget> target;
+    if (context_->config.transparent != conf::Transparent::off) target = transparent_target(socket, *context_);
+    if (auto refusal = admission_refusal(peer, target ? &*target : nullptr, services)) {
       util::spawn_logged(acceptor_.get_executor(), refuse_connection(std::move(socket), std::move(*refusal)),
                    "refusal");
       continue;
     }
-    util::spawn_logged(acceptor_.get_executor(), run_session(std::move(socket), context_, services), "session");
+    util::spawn_logged(acceptor_.get_executor(), run_session(std::move(socket), context_, services, end_late_sessions_,
+                                   target ? std::optional(target->destination) : std::nullopt),
+                       "session");
   }
+  loop_done_ = true;
 }
 
-std::optional<std::string> Listener::admission_refusal(const tcp::endpoint& peer, const SessionServices& services) {
+std::optional<std::string> Listener::admission_refusal(const tcp::endpoint& peer, const TransparentTarget* target,
+                                                      const SessionServices& services) {
   using conf::Field;
   const auto client = canonical_address(peer.address());
   const auto now = std::chrono::system_clock::now();
-  hooks::Event event = connection_fields(peer, *context_);
+  hooks::Event event =
+      connection_fields(peer, *context_, target ? std::optional(target->destination) : std::nullopt);
   std::optional<policy::Refusal> refusal;
   std::string text;
-  if (services.blocking) {
+  if (target && target->refusal) {
+    refusal = target->refusal;
+    text = policy::target_refusal_text(*refusal, endpoint_text(target->destination));
+    spdlog::info("listener {}: client {}: {}", address(), endpoint_text(peer), target->detail);
+  }
+  if (!refusal && services.blocking) {
     if (auto ban = services.blocking->active_ban(client)) {
       refusal = policy::Refusal::banned;
       text = policy::banned_text(ban->until, now);

@@ -17,6 +17,8 @@ class ProxyControl final : public control::ControlHandler {
   std::vector<control::BanRow> bans() override;
   control::CommandResult unban(const std::string& address) override;
   control::CommandResult kill(const std::string& session_id) override;
+  // A reload may turn blocking on or off.
+  void set_blocking(Blocking* blocking) { blocking_ = blocking; }
 
  private:
   SessionRegistry& sessions_;

@@ -36,18 +36,20 @@ void set_relay_options(tcp::socket& socket) {
 
 }  // namespace
 
-Session::Session(tcp::socket client, std::shared_ptr<const ListenerContext> listener, SessionServices services)
+Session::Session(tcp::socket client, std::shared_ptr<const ListenerContext> listener, SessionServices services,
+                 std::optional<tcp::endpoint> destination)
     : client_(std::move(client)),
       server_(client_.get_executor()),
       resolver_(client_.get_executor()),
       timer_(client_.get_executor()),
       listener_(std::move(listener)),
       services_(services),
+      destination_(destination),
       started_(std::chrono::steady_clock::now()) {
   boost::system::error_code ec;
   const auto peer = client_.remote_endpoint(ec);
   client_address_ = canonical_address(peer.address());
-  fields_ = connection_fields(peer, *listener_);
+  fields_ = connection_fields(peer, *listener_, destination_);
 }
 
 Session::~Session() {
@@ -68,13 +70,15 @@ awaitable<void> Session::run() {
 
 awaitable<void> Session::connect_and_relay() {
   spdlog::info("session {}: accepted {}:{} on {} for {}", id(), fields_[Field::client_ip],
-               fields_[Field::client_port], fields_[Field::listen],
-               conf::format_host_port(listener_->config.target));
+               fields_[Field::client_port], fields_[Field::listen], target_text());
 
   auto endpoints = co_await resolve_target();
-  if (endpoints && fields_[Field::user].empty())
-    fields_[Field::user] = fill_user_from_target_owner(endpoints->begin()->endpoint());
-  if (has_gate(services_.config->hooks_for(EventKind::connect))) {
+  // {user}: a static target's listener `user:` comes first; a transparent
+  // listener fronts every user's display, so there the port's owner does.
+  if (endpoints && (destination_ || fields_[Field::user].empty()))
+    if (auto owner = fill_user_from_target_owner(endpoints->begin()->endpoint()); !owner.empty())
+      fields_[Field::user] = std::move(owner);
+  if (has_gate(hooks_config()->hooks_for(EventKind::connect))) {
     std::string refusal;
     if (!co_await pass_gate(EventKind::connect, refusal)) {
       if (!closing_) co_await refuse_viewer(client_, refusal, std::chrono::seconds(10));
@@ -87,10 +91,15 @@ awaitable<void> Session::connect_and_relay() {
   if (endpoints && !closing_ && co_await dial(*endpoints)) {
     set_relay_options(client_);
     set_relay_options(server_);
-    parser_.emplace();
-    running_pumps_ = 2;
-    co_await (pump(client_, server_, rfb::Direction::client_to_server) &&
-              pump(server_, client_, rfb::Direction::server_to_client) && handshake_watchdog());
+    parser_.emplace(rfb::Limits{}, tls_visibility());
+    // tls.server_security: plain may speak VeNCrypt to the viewer itself (session_tls_plain.cpp).
+    if (!co_await plain_server_handshake()) {
+      running_pumps_ = 2;
+      co_await (pump(client_, server_, rfb::Direction::client_to_server) &&
+                pump(server_, client_, rfb::Direction::server_to_client) && handshake_watchdog());
+    }
+    // vencrypt: terminate: the pumps stopped where TLS starts; TLS on both legs from here (session_tls.cpp).
+    if (tls_starting_ && !closing_) co_await relay_tls();
   }
 }
 
@@ -125,7 +134,9 @@ void Session::close(DisconnectReason reason, std::string detail) {
 awaitable<void> Session::handshake_watchdog() {
   const auto limit = listener_->config.handshake_timeout;
   if (handshake_done_ || closing_) co_return;
-  timer_.expires_after(limit);
+  if (handshake_deadline_ == std::chrono::steady_clock::time_point{})
+    handshake_deadline_ = std::chrono::steady_clock::now() + limit;
+  timer_.expires_at(handshake_deadline_);
   auto [error] = co_await timer_.async_wait(use_tuple);
   if (!error && !handshake_done_ && !closing_)
     close(DisconnectReason::timeout, "RFB handshake not finished within " + std::to_string(limit.count()) + "s");
@@ -155,7 +166,7 @@ void Session::apply(const rfb::Event& event) {
     switch (auth->result) {
       case rfb::AuthResult::ok:
         spdlog::info("session {}: authentication succeeded ({})", id(), fields_[Field::security_type]);
-        if (has_gate(services_.config->hooks_for(EventKind::auth_success)))
+        if (has_gate(hooks_config()->hooks_for(EventKind::auth_success)))
           auth_gate_pending_ = true;  // pump() publishes it and waits for the gate
         else
           publish(EventKind::auth_success);
@@ -172,6 +183,10 @@ void Session::apply(const rfb::Event& event) {
         spdlog::info("session {}: authentication result not visible ({})", id(), fields_[Field::security_type]);
         break;
     }
+  } else if (const auto* offer = std::get_if<rfb::VeNCryptSubtypesOffered>(&event)) {
+    note_vencrypt_offer(*offer);
+  } else if (const auto* tls = std::get_if<rfb::TlsStarts>(&event)) {
+    note_tls_starts(*tls);
   } else if (const auto* init = std::get_if<rfb::ServerInitSeen>(&event)) {
     fields_[Field::width] = std::to_string(init->width);
     fields_[Field::height] = std::to_string(init->height);
@@ -188,7 +203,8 @@ void Session::handshake_finished() {
 }
 
 awaitable<bool> Session::pass_gate(EventKind kind, std::string& reason) {
-  const auto& handlers = services_.config->hooks_for(kind);
+  const auto config = hooks_config();  // kept alive: a reload may replace it meanwhile
+  const auto& handlers = config->hooks_for(kind);
   OutcomeWaiter waiter(client_.get_executor());
   gate_waiter_ = &waiter;
   publish(kind, {}, waiter.completion());

@@ -15,6 +15,8 @@
 #include "proxy/asio.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/disconnect_reason.hpp"
+#include "proxy/tls_stream.hpp"
+#include "proxy/transparent_loop.hpp"
 #include "policy/connection_limits.hpp"
 #include "rfb/handshake_parser.hpp"
 
@@ -26,6 +28,7 @@ class Blocking;
 struct ListenerContext {
   conf::ListenerConfig config;
   std::string listen_text;  // bound address, "127.0.0.1:5900", the {listen} field
+  tcp::endpoint listen_endpoint;  // the same as bound (a port 0 listener's real port)
   // The listener's admission state; every session was admitted by it and
   // hands its slot back when it ends.
   std::shared_ptr<policy::ConnectionLimits> limits;
@@ -37,13 +40,19 @@ struct SessionServices {
   SessionRegistry& registry;
   std::shared_ptr<const conf::Config> config;  // handler lists for gates
   Blocking* blocking = nullptr;                // null when blocking is off
+  // The config in force now (the Server's; a reload replaces it): gates follow
+  // the hooks the dispatcher runs for each new event. Null: `config`.
+  const std::shared_ptr<const conf::Config>* live_config = nullptr;
 };
 
 class OutcomeWaiter;
 
 class Session {
  public:
-  Session(tcp::socket client, std::shared_ptr<const ListenerContext> listener, SessionServices services);
+  // `destination`: a transparent listener's target for this connection
+  // (proxy/transparent_target.hpp); nullopt: the listener's static target.
+  Session(tcp::socket client, std::shared_ptr<const ListenerContext> listener, SessionServices services,
+          std::optional<tcp::endpoint> destination = std::nullopt);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -75,6 +84,23 @@ class Session {
   // Zero-copy relay of one direction through a pipe (splice). Returns false,
   // having moved nothing, when no pipe could be made.
   awaitable<bool> splice_relay(tcp::socket& from, tcp::socket& to, bool from_client);
+  // VeNCrypt termination (session_tls*.cpp, docs/vencrypt.md): the parser's
+  // view of TLS, the notes it takes of the offer and of TLS starting, the
+  // proxy's own VeNCrypt in front of a plain VncAuth server, and the relay
+  // between the TLS legs once the copying pumps have stopped.
+  rfb::TlsVisibility tls_visibility() const;
+  void note_vencrypt_offer(const rfb::VeNCryptSubtypesOffered& offer);
+  void note_tls_starts(const rfb::TlsStarts& starts);
+  awaitable<bool> plain_server_handshake();  // true: it took the handshake over (skip the pumps)
+  awaitable<bool> speak_vencrypt_to_viewer();
+  awaitable<bool> forward_exact(bool from_client, std::size_t count);
+  awaitable<void> relay_tls();
+  template <typename ServerStream>
+  awaitable<void> relay_tls_legs(TlsStream& viewer, ServerStream& server);
+  template <typename From, typename To>
+  awaitable<void> tls_pump(From& from, To& to, rfb::Direction direction);
+  template <typename To>
+  awaitable<void> end_tls_relay(bool from_client, const boost::system::error_code& error, To& to);
 
   void observe(rfb::Direction direction, std::span<const std::uint8_t> bytes);
   void apply(const rfb::Event& event);
@@ -87,6 +113,10 @@ class Session {
   void note_socket_end(bool client_side, const boost::system::error_code& error);
   void fail_socket(bool client_side, const boost::system::error_code& error);
   std::string fill_user_from_target_owner(const tcp::endpoint& target);
+  std::string target_text() const;  // "host:port" of this session's target, for logs
+  std::shared_ptr<const conf::Config> hooks_config() const {
+    return services_.live_config ? *services_.live_config : services_.config;
+  }
 
   tcp::socket client_;
   tcp::socket server_;
@@ -94,6 +124,8 @@ class Session {
   asio::steady_timer timer_;
   std::shared_ptr<const ListenerContext> listener_;
   SessionServices services_;
+  std::optional<tcp::endpoint> destination_;  // transparent listeners: the original destination
+  OwnSource own_source_;  // transparent listeners: the upstream socket's source, for loop detection
 
   asio::ip::address client_address_;
   hooks::Event fields_;  // everything known so far; each event is a copy
@@ -108,6 +140,15 @@ class Session {
   std::chrono::steady_clock::time_point started_;
   std::uint64_t bytes_in_ = 0;   // viewer -> server
   std::uint64_t bytes_out_ = 0;  // server -> viewer
+  // VeNCrypt termination: TLS starts on both legs, so the copying pumps stop
+  // before reading (the viewer's next bytes are its ClientHello).
+  bool tls_starting_ = false;
+  bool tls_ending_ = false;        // one TLS direction ended: the other only stops
+  bool server_leg_plain_ = false;  // server_security: plain: the server leg is VncAuth in clear
+  std::uint32_t tls_subtype_ = 0;
+  // Fixed when the handshake watchdog first runs, so every phase of one
+  // session shares one handshake_timeout.
+  std::chrono::steady_clock::time_point handshake_deadline_{};
 };
 
 }  // namespace vhm::proxy

@@ -1,6 +1,9 @@
 // Finding and reaching the target: name resolution (IP literals skip the
 // resolver thread), the bounded connect, and the {user} fallback from the
-// owner of a local target port.
+// owner of a local target port. A transparent session's target is the
+// connection's original destination; its upstream socket is bound before the
+// connect (to the client's address under tproxy) and registered for loop
+// detection (transparent_loop.hpp).
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/connect.hpp>
@@ -9,12 +12,22 @@
 #include "proxy/endpoint_text.hpp"
 #include "proxy/session.hpp"
 #include "proxy/target_owner.hpp"
+#include "proxy/transparent_socket.hpp"
 
 namespace vhm::proxy {
 
 using namespace asio::experimental::awaitable_operators;
 
+std::string Session::target_text() const {
+  if (!destination_) return conf::format_host_port(listener_->config.target);
+  return endpoint_text(*destination_);
+}
+
 awaitable<std::optional<tcp::resolver::results_type>> Session::resolve_target() {
+  if (destination_) {
+    co_return tcp::resolver::results_type::create(*destination_, address_text(destination_->address()),
+                                                  std::to_string(destination_->port()));
+  }
   const auto& target = listener_->config.target;
   const std::string port = std::to_string(target.port);
   // An IP literal needs no resolver: skip its background thread and the hop there and back.
@@ -32,19 +45,35 @@ awaitable<std::optional<tcp::resolver::results_type>> Session::resolve_target() 
 
 awaitable<bool> Session::dial(const tcp::resolver::results_type& endpoints) {
   const auto& config = listener_->config;
+  boost::system::error_code error;
+  tcp::endpoint endpoint;
+  bool timed_out = false;
   timer_.expires_after(config.connect_timeout);
-  auto outcome = co_await (asio::async_connect(server_, endpoints, use_tuple) || timer_.async_wait(use_tuple));
-  if (outcome.index() == 1) {
+  if (destination_) {
+    std::string problem;
+    const auto source = open_upstream_socket(server_, config.transparent, *destination_, client_address_, problem);
+    if (!source) {
+      note_end(DisconnectReason::target_unreachable, "cannot connect to " + target_text() + ": " + problem);
+      co_return false;
+    }
+    own_source_.set(*source);  // before the SYN: a looped connection is known when it arrives
+    auto outcome = co_await (server_.async_connect(*destination_, use_tuple) || timer_.async_wait(use_tuple));
+    timed_out = outcome.index() == 1;
+    if (!timed_out) std::tie(error) = std::get<0>(outcome);
+    endpoint = *destination_;
+  } else {
+    auto outcome = co_await (asio::async_connect(server_, endpoints, use_tuple) || timer_.async_wait(use_tuple));
+    timed_out = outcome.index() == 1;
+    if (!timed_out) std::tie(error, endpoint) = std::get<0>(outcome);
+  }
+  if (timed_out) {
     if (!closing_)
-      note_end(DisconnectReason::timeout, "no connection to " + conf::format_host_port(config.target) +
-                                              " within " + std::to_string(config.connect_timeout.count()) + "s");
+      note_end(DisconnectReason::timeout, "no connection to " + target_text() + " within " +
+                                              std::to_string(config.connect_timeout.count()) + "s");
     co_return false;
   }
-  auto [error, endpoint] = std::get<0>(outcome);
   if (error) {
-    if (!closing_)
-      note_end(DisconnectReason::target_unreachable,
-               "cannot connect to " + conf::format_host_port(config.target) + ": " + error.message());
+    if (!closing_) note_end(DisconnectReason::target_unreachable, "cannot connect to " + target_text() + ": " + error.message());
     co_return false;
   }
   spdlog::debug("session {}: connected to {}", id(), endpoint_text(endpoint));

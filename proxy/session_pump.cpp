@@ -2,7 +2,8 @@
 // with non-blocking read_some into a pooled buffer (so an idle direction holds
 // none), shows the handshake bytes to the parser, holds a SecurityResult back
 // while an auth_success gate decides, and switches to splice once the parser
-// is done.
+// is done. With VeNCrypt termination it stops where TLS starts (session_tls.cpp
+// takes over).
 #include <boost/asio/write.hpp>
 
 #include "proxy/gate.hpp"
@@ -22,6 +23,9 @@ awaitable<void> Session::pump(tcp::socket& from, tcp::socket& to, rfb::Direction
       note_socket_end(from_client, wait_error);
       break;
     }
+    // VeNCrypt termination: TLS starts here. The wait consumed nothing, so the
+    // bytes now readable (the viewer's ClientHello) stay for the TLS leg.
+    if (tls_starting_) break;
     // Once the handshake is over nothing needs the bytes: let the kernel move
     // them (falls back to copying when no pipe can be had).
     if (!parser_ && !closing_ && co_await splice_relay(from, to, from_client)) break;
@@ -68,6 +72,10 @@ awaitable<void> Session::pump(tcp::socket& from, tcp::socket& to, rfb::Direction
       auto [write_error, written] = co_await asio::async_write(to, asio::buffer(bytes.data(), n), use_tuple);
       if (write_error) {
         fail_socket(!from_client, write_error);
+        open = false;
+        break;
+      }
+      if (tls_starting_) {  // that chunk ended with the server's TLS ack: plaintext is over
         open = false;
         break;
       }

@@ -17,6 +17,8 @@ packages=(
   iptables nftables
   # packaging: cmake --install and CPack's .deb
   dpkg-dev file
+  # service test: `systemd-analyze verify` on the shipped unit (not in minimal container images)
+  systemd
   # benchmarks: the tool users would otherwise pick
   haproxy
   # packaging check: the fail2ban filter is tested with Debian's fail2ban-regex

@@ -22,7 +22,8 @@ class GracefulShutdown(XvncTestCase):
         events["disconnect"] = [{"name": "slow_disconnect",
                                  "cmd": record_cmd(self.events_file, sleep=0.5)}]
         listener = {"listen": "127.0.0.1:0", "target": self.xvnc.target}
-        proxy = self.start_proxy(self.config([listener], events))
+        # shutdown_grace 0: close at once (the grace itself: test_shutdown.py).
+        proxy = self.start_proxy(self.config([listener], events, {"shutdown_grace": "0"}))
         viewers = [self.background_viewer(proxy.port(), password=self.xvnc.password, hold=30)
                    for _ in range(2)]
         for viewer in viewers:
