@@ -87,6 +87,18 @@ std::unique_ptr<Listener> Listener::open(asio::io_context& io, const conf::Liste
 Listener::Listener(tcp::acceptor acceptor, std::shared_ptr<const ListenerContext> context)
     : acceptor_(std::move(acceptor)), context_(std::move(context)) {}
 
+std::string Listener::target_text() const {
+  switch (config().transparent) {
+    case conf::Transparent::redirect:
+      return "original destination (redirect)";
+    case conf::Transparent::tproxy:
+      return "original destination (tproxy)";
+    case conf::Transparent::off:
+      break;
+  }
+  return conf::format_host_port(config().target);
+}
+
 void Listener::close() {
   // shutdown() stops the listening at once, for every copy of the descriptor:
   // a hook process just forked may hold one until it closes its inherited fds.

@@ -38,6 +38,8 @@ class Listener {
   bool loop_done() const { return loop_done_; }
   const std::string& address() const { return context_->listen_text; }
   const conf::ListenerConfig& config() const { return context_->config; }
+  // Where its sessions go, for the log: "127.0.0.1:5901" or "original destination (redirect)".
+  std::string target_text() const;
   // Sessions admitted here and still running (also those from before a reload).
   std::size_t sessions() const { return context_->limits->sessions(); }
 

@@ -92,14 +92,14 @@ bool Server::apply_config(std::shared_ptr<const conf::Config> next, std::string&
   for (const auto& match : plan.kept) {
     auto& listener = *listeners_[match.new_index];
     const auto& wanted = config_->listeners[match.new_index];
-    const auto before = conf::format_host_port(listener.config().target);
+    const auto before = listener.target_text();
     listener.reconfigure(wanted, current);
     const auto after = conf::format_host_port(wanted.target);
     if (before != after) spdlog::info("reload: listener {} now -> {} (for new sessions)", listener.address(), after);
   }
   for (const std::size_t j : plan.opened) {
     auto& listener = *listeners_[j];
-    spdlog::info("listening on {} -> {}", listener.address(), conf::format_host_port(listener.config().target));
+    spdlog::info("listening on {} -> {}", listener.address(), listener.target_text());
     spawn_accept_loop(listener);
   }
   spdlog::info("reload done: {} in force: {} listener(s) ({} kept, {} opened, {} closed), {} hook(s), {} session(s) go on",

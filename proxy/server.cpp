@@ -70,7 +70,7 @@ bool Server::start(std::string& error) {
     }
   }
   for (auto& listener : listeners_) {
-    spdlog::info("listening on {} -> {}", listener->address(), conf::format_host_port(listener->config().target));
+    spdlog::info("listening on {} -> {}", listener->address(), listener->target_text());
     spawn_accept_loop(*listener);
   }
   wait_for_signals();
