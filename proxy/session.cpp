@@ -220,6 +220,20 @@ awaitable<bool> Session::pass_gate(EventKind kind, std::string& reason) {
   co_return false;
 }
 
+awaitable<std::optional<std::vector<std::uint8_t>>> Session::settle_auth_gate(bool chunk_starts_result) {
+  auth_gate_pending_ = false;
+  std::string refusal;
+  if (co_await pass_gate(EventKind::auth_success, refusal)) co_return std::nullopt;
+  std::vector<std::uint8_t> to_viewer;
+  // Only a SecurityResult that has not started can be replaced; if part of an
+  // OK already reached the viewer, closing leaves it unauthenticated.
+  if (!closing_ && chunk_starts_result) {
+    const auto version = parser_ ? parser_->summary().version : rfb::Version{3, 8};
+    to_viewer = rfb::failed_security_result(version, refusal);
+  }
+  co_return to_viewer;
+}
+
 void Session::publish(EventKind kind, std::string reason, hooks::EventCompletion done) {
   hooks::Event event = fields_;
   event.kind = kind;

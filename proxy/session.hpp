@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "conf/config.hpp"
 #include "hooks/event.hpp"
@@ -109,6 +110,11 @@ class Session {
   // Publishes `kind` and waits for its hooks; true when every gate passed.
   // On refusal, `reason` is the text for the viewer.
   awaitable<bool> pass_gate(conf::EventKind kind, std::string& reason);
+  // The server accepted and an auth_success gate decides before its
+  // SecurityResult reaches the viewer (both pumps call this). nullopt: relay
+  // on. Otherwise the session ends as refused once the returned bytes (an RFB
+  // failure, or none) reached the viewer.
+  awaitable<std::optional<std::vector<std::uint8_t>>> settle_auth_gate(bool chunk_starts_result);
   void note_end(DisconnectReason reason, std::string detail);
   void note_socket_end(bool client_side, const boost::system::error_code& error);
   void fail_socket(bool client_side, const boost::system::error_code& error);

@@ -18,7 +18,6 @@
 
 #include "proxy/gate.hpp"
 #include "proxy/session.hpp"
-#include "rfb/refusal.hpp"
 #include "tls/error_text.hpp"
 
 namespace vhm::proxy {
@@ -58,15 +57,8 @@ awaitable<void> Session::tls_pump(From& from, To& to, rfb::Direction direction) 
     if (parser_) observe(direction, bytes);
     if (closing_) break;
     if (auth_gate_pending_ && !from_client) {
-      auth_gate_pending_ = false;
-      std::string refusal;
-      if (!co_await pass_gate(EventKind::auth_success, refusal)) {
-        if (closing_) break;
-        if (chunk_starts_result) {
-          const auto version = parser_ ? parser_->summary().version : rfb::Version{3, 8};
-          const auto failure = rfb::failed_security_result(version, refusal);
-          co_await asio::async_write(to, asio::buffer(failure), use_tuple);
-        }  // else part of an OK already reached the viewer: closing leaves it unauthenticated
+      if (auto to_viewer = co_await settle_auth_gate(chunk_starts_result)) {
+        if (!to_viewer->empty()) co_await asio::async_write(to, asio::buffer(*to_viewer), use_tuple);
         close(DisconnectReason::refused, end_detail_);
         break;
       }
