@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "conf/cidr.hpp"
@@ -66,6 +67,13 @@ struct ListenerConfig {
   std::optional<std::size_t> max_sessions;             // concurrent on this listener; nullopt = unlimited
   std::optional<std::size_t> max_sessions_per_ip;      // concurrent per client address; nullopt = unlimited
   std::optional<std::size_t> max_connects_per_minute;  // per client address, sliding 60 s; nullopt = unlimited
+  // Scanner shield (docs/scanner-shield.md): the proxy greets the viewer with
+  // the server's ProtocolVersion and dials only once the viewer answered with
+  // a valid one, so scanners never reach (and never get blacklisted at) the server.
+  bool scanner_shield = true;
+  // `server_version:` ("3.8", "5.0"): the greeting before the target's own
+  // version has been learned; nullopt: 3.8.
+  std::optional<std::pair<int, int>> server_version;
   VeNCryptMode vencrypt = VeNCryptMode::pass;  // `vencrypt:`
   ListenerTlsConfig tls;                       // `tls:`; used with vencrypt: terminate
   int line = 0;  // where in the config file it was defined, for messages

@@ -89,6 +89,10 @@ std::vector<Entry> read_list(const Entry& entry, ProblemList& problems, std::str
 std::optional<std::string> read_string(const Entry& entry, ProblemList& problems);
 // A string that must not be empty.
 std::optional<std::string> read_nonempty_string(const Entry& entry, ProblemList& problems);
+// The largest count or limit a config may set: larger than any real
+// deployment, small enough that no arithmetic on it can overflow.
+inline constexpr std::int64_t max_limit = 1'000'000'000;
+
 std::optional<std::int64_t> read_integer(const Entry& entry, ProblemList& problems, std::int64_t min,
                                          std::int64_t max);
 std::optional<bool> read_bool(const Entry& entry, ProblemList& problems);

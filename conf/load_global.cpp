@@ -9,10 +9,6 @@
 namespace vhm::conf {
 namespace {
 
-// Large enough for any real deployment, small enough that no arithmetic on
-// these limits can overflow.
-constexpr std::int64_t max_limit = 1'000'000'000;
-
 constexpr std::array<std::string_view, 7> log_levels = {"trace", "debug", "info", "warn",
                                                         "error", "critical", "off"};
 

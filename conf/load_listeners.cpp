@@ -6,8 +6,19 @@
 namespace vhm::conf {
 namespace {
 
-// Same bound as the global limits: no arithmetic on it can overflow.
-constexpr std::int64_t max_limit = 1'000'000'000;
+// "3.8", "3.889", "5.0": a ProtocolVersion a server may send, as major.minor.
+std::optional<std::pair<int, int>> parse_server_version(const std::string& text) {
+  const auto dot = text.find('.');
+  if (dot == std::string::npos || dot == 0 || dot > 3 || text.size() - dot - 1 == 0 || text.size() - dot - 1 > 3)
+    return std::nullopt;
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (i != dot && (text[i] < '0' || text[i] > '9')) return std::nullopt;
+  const int major = std::stoi(text.substr(0, dot));
+  const int minor = std::stoi(text.substr(dot + 1));
+  // The versions servers announce: 3.3 and up (the aliases map onto 3.3/3.7/3.8), 4.x, 5.x.
+  if ((major == 3 && minor >= 3) || major == 4 || major == 5) return std::pair{major, minor};
+  return std::nullopt;
+}
 
 bool is_all_addresses(const std::string& host) { return host.empty() || host == "::"; }
 bool is_ipv4(const std::string& host) { return !host.empty() && host.find(':') == std::string::npos; }
@@ -73,6 +84,17 @@ std::optional<Parsed> load_listener(const Entry& item, ProblemList& problems) {
   limit("max_sessions", parsed.config.max_sessions);
   limit("max_sessions_per_ip", parsed.config.max_sessions_per_ip);
   limit("max_connects_per_minute", parsed.config.max_connects_per_minute);
+  if (auto entry = map.take("scanner_shield"))
+    if (auto value = read_bool(*entry, problems)) parsed.config.scanner_shield = *value;
+  if (auto entry = map.take("server_version")) {
+    if (auto text = read_string(*entry, problems)) {
+      parsed.config.server_version = parse_server_version(*text);
+      if (!parsed.config.server_version)
+        problems.add(entry->line, entry->key,
+                     "\"" + *text + "\" is not an RFB server version: use major.minor as servers announce it, "
+                     "e.g. 3.8, 3.7, 3.3 or 5.0");
+    }
+  }
   load_listener_tls(map, parsed.config, problems);
   map.finish();
   return parsed;

@@ -37,7 +37,8 @@ Server::Server(asio::io_context& io, std::shared_ptr<const conf::Config> config,
 Server::~Server() = default;
 
 SessionServices Server::services() {
-  return SessionServices{events_, buffers_, sessions_, config_, blocking_enabled_ ? blocking_.get() : nullptr, &config_};
+  return SessionServices{events_, buffers_, sessions_, config_, blocking_enabled_ ? blocking_.get() : nullptr, &config_,
+                         &server_versions_};
 }
 
 void Server::enable_reload(ConfigLoader loader, hooks::HookDispatcher* dispatcher) {

@@ -24,6 +24,7 @@
 #include "proxy/asio.hpp"
 #include "proxy/blocking.hpp"
 #include "proxy/buffer_pool.hpp"
+#include "proxy/server_versions.hpp"
 #include "proxy/lifecycle_observer.hpp"
 #include "proxy/listener.hpp"
 #include "proxy/proxy_control.hpp"
@@ -82,6 +83,7 @@ class Server {
   hooks::HookDispatcher* dispatcher_ = nullptr;
   LifecycleObserver* observer_ = nullptr;
   BufferPool buffers_;
+  ServerVersions server_versions_;  // the scanner shield's greetings, kept across reloads
   SessionRegistry sessions_;
   std::unique_ptr<Blocking> blocking_;  // kept once made: sessions may hold it after a reload disables it
   bool blocking_enabled_ = false;

@@ -88,19 +88,29 @@ awaitable<void> Session::connect_and_relay() {
     publish(EventKind::connect);
   }
 
-  if (endpoints && !closing_ && co_await dial(*endpoints)) {
-    set_relay_options(client_);
-    set_relay_options(server_);
-    parser_.emplace(rfb::Limits{}, tls_visibility());
-    // tls.server_security: plain may speak VeNCrypt to the viewer itself (session_tls_plain.cpp).
-    if (!co_await plain_server_handshake()) {
-      running_pumps_ = 2;
-      co_await (pump(client_, server_, rfb::Direction::client_to_server) &&
-                pump(server_, client_, rfb::Direction::server_to_client) && handshake_watchdog());
-    }
-    // vencrypt: terminate: the pumps stopped where TLS starts; TLS on both legs from here (session_tls.cpp).
-    if (tls_starting_ && !closing_) co_await relay_tls();
+  // Scanner shield (session_greeting.cpp): only a viewer that answered the
+  // proxy's greeting with a valid ProtocolVersion gets a connection to the server.
+  const bool shield = listener_->config.scanner_shield;
+  if (shield && !closing_ && !co_await (greet_viewer() && handshake_watchdog())) {
+    spdlog::info("session {}: not relayed to {}: no valid RFB ProtocolVersion from the viewer", id(), target_text());
+    co_return;
   }
+  if (!endpoints || closing_ || !co_await dial(*endpoints)) {
+    if (shield && !closing_) co_await refuse_greeted_viewer("The VNC server cannot be reached.");
+    co_return;
+  }
+  set_relay_options(client_);
+  set_relay_options(server_);
+  if (!shield) parser_.emplace(rfb::Limits{}, tls_visibility());
+  if (shield && !co_await (join_server_version() && handshake_watchdog())) co_return;
+  // tls.server_security: plain may speak VeNCrypt to the viewer itself (session_tls_plain.cpp).
+  if (!co_await plain_server_handshake()) {
+    running_pumps_ = 2;
+    co_await (pump(client_, server_, rfb::Direction::client_to_server) &&
+              pump(server_, client_, rfb::Direction::server_to_client) && handshake_watchdog());
+  }
+  // vencrypt: terminate: the pumps stopped where TLS starts; TLS on both legs from here (session_tls.cpp).
+  if (tls_starting_ && !closing_) co_await relay_tls();
 }
 
 void Session::finish() {
@@ -183,6 +193,8 @@ void Session::apply(const rfb::Event& event) {
         spdlog::info("session {}: authentication result not visible ({})", id(), fields_[Field::security_type]);
         break;
     }
+  } else if (std::holds_alternative<rfb::SecurityTypesOffered>(event)) {
+    learn_server_version();  // the server got past its version: it speaks it
   } else if (const auto* offer = std::get_if<rfb::VeNCryptSubtypesOffered>(&event)) {
     note_vencrypt_offer(*offer);
   } else if (const auto* tls = std::get_if<rfb::TlsStarts>(&event)) {

@@ -16,6 +16,7 @@
 #include "proxy/asio.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/disconnect_reason.hpp"
+#include "proxy/server_versions.hpp"
 #include "proxy/tls_stream.hpp"
 #include "proxy/transparent_loop.hpp"
 #include "policy/connection_limits.hpp"
@@ -25,6 +26,7 @@ namespace vhm::proxy {
 
 class SessionRegistry;
 class Blocking;
+class ServerVersions;
 
 struct ListenerContext {
   conf::ListenerConfig config;
@@ -44,6 +46,8 @@ struct SessionServices {
   // The config in force now (the Server's; a reload replaces it): gates follow
   // the hooks the dispatcher runs for each new event. Null: `config`.
   const std::shared_ptr<const conf::Config>* live_config = nullptr;
+  // The scanner shield's greetings per target (server_versions.hpp); null: 3.8 or the listener's server_version.
+  ServerVersions* server_versions = nullptr;
 };
 
 class OutcomeWaiter;
@@ -82,6 +86,14 @@ class Session {
   awaitable<bool> dial(const tcp::resolver::results_type& endpoints);
   awaitable<void> pump(tcp::socket& from, tcp::socket& to, rfb::Direction direction);
   awaitable<void> handshake_watchdog();
+  // Scanner shield (session_greeting.cpp): the viewer is greeted with the
+  // server's version and must answer with a valid one before the proxy dials;
+  // after the dial the server's version is read and the two exchanges joined.
+  awaitable<bool> greet_viewer();
+  awaitable<bool> join_server_version();
+  awaitable<bool> refuse_greeted_viewer(const std::string& reason);
+  VersionMessageBytes greeting() const;
+  void learn_server_version();
   // Zero-copy relay of one direction through a pipe (splice). Returns false,
   // having moved nothing, when no pipe could be made.
   awaitable<bool> splice_relay(tcp::socket& from, tcp::socket& to, bool from_client);
@@ -137,6 +149,12 @@ class Session {
   hooks::Event fields_;  // everything known so far; each event is a copy
   std::optional<rfb::HandshakeParser> parser_;  // dropped once the handshake is over
   bool handshake_done_ = false;
+  // Scanner shield: the viewer's ProtocolVersion, read before dialing; the
+  // pumps start after both version messages went where they belong.
+  VersionMessageBytes greeted_with_{};
+  std::optional<VersionMessageBytes> viewer_version_;
+  std::optional<VersionMessageBytes> server_version_;  // as the server sent it, learned at its security offer
+  bool versions_joined_ = false;
   bool auth_gate_pending_ = false;  // the server accepted; an auth_success gate must decide
   OutcomeWaiter* gate_waiter_ = nullptr;  // set while a gate is being waited for
   int running_pumps_ = 0;

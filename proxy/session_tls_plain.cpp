@@ -19,6 +19,7 @@
 
 #include <vector>
 
+#include "proxy/cancel_on_exit.hpp"
 #include "proxy/endpoint_text.hpp"
 #include "proxy/session.hpp"
 #include "rfb/vencrypt_messages.hpp"
@@ -27,15 +28,6 @@ namespace vhm::proxy {
 
 using namespace asio::experimental::awaitable_operators;
 namespace vencrypt = rfb::vencrypt;
-
-namespace {
-
-struct CancelOnExit {
-  asio::steady_timer& timer;
-  ~CancelOnExit() { timer.cancel(); }  // ends the watchdog running beside the exchange
-};
-
-}  // namespace
 
 awaitable<bool> Session::plain_server_handshake() {
   const auto& config = listener_->config;
@@ -105,7 +97,8 @@ awaitable<bool> Session::speak_vencrypt_to_viewer() {
     co_return bytes;
   };
 
-  if (!co_await forward_exact(false, 12) || !co_await forward_exact(true, 12)) co_return true;
+  // With the scanner shield the versions were exchanged before the dial (session_greeting.cpp).
+  if (!versions_joined_ && (!co_await forward_exact(false, 12) || !co_await forward_exact(true, 12))) co_return true;
   if (parser_->summary().version.minor < 7) co_return false;  // 3.3: the server picks the type itself
 
   const auto count = co_await receive(server_, 1);

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Installs everything vnc-hooks-manager needs to build, test and benchmark on
-# Debian 12, from Debian's own archive. Run as root (or through sudo).
+# Installs what vnc-hooks-manager needs on Debian 12, from Debian's own archive.
+# Run as root (or through sudo).
+#   scripts/install-deps.sh          everything: build, run, tests, fuzzing, benchmarks
+#   scripts/install-deps.sh --run    only what building and running the proxy needs
 set -euo pipefail
 
-packages=(
+run_packages=(
   # build
-  g++ cmake ninja-build ccache pkg-config
-  libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libssl-dev libyaml-cpp-dev libspdlog-dev catch2
+  g++ cmake ninja-build ccache pkg-config mold
+  libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libssl-dev libyaml-cpp-dev libspdlog-dev
   # service: capabilities after the privilege drop, systemd readiness/watchdog
   libcap-dev libsystemd-dev
+)
+test_packages=(
+  catch2
   # integration tests: a real VNC server and a real third-party viewer
   python3 tigervnc-standalone-server tigervnc-tools libnet-vnc-perl procps iproute2
   # TLS termination tests: TigerVNC's own viewer under a virtual X server, a test CA
@@ -23,7 +28,15 @@ packages=(
   haproxy
   # packaging check: the fail2ban filter is tested with Debian's fail2ban-regex
   fail2ban
+  # fuzzing: libFuzzer comes with Debian's clang (scripts/fuzz.sh)
+  clang libclang-rt-14-dev
 )
+
+case "${1:-}" in
+  --run) packages=("${run_packages[@]}") ;;
+  "") packages=("${run_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: $0 [--run]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,24 +1,38 @@
 #!/usr/bin/env bash
-# Builds and runs the whole test suite:
-#   1. build/      RelWithDebInfo: every unit and integration test (real Xvnc, real viewer);
-#   2. build-asan/ AddressSanitizer + UndefinedBehaviorSanitizer: every unit test.
-# Run scripts/install-deps.sh (as root) first. JOBS=N overrides the build parallelism.
+# Builds and runs the whole test suite, compiled once with AddressSanitizer and
+# UndefinedBehaviorSanitizer (build-test/):
+#   1. unit tests (Catch2, leak checking on);
+#   2. every libFuzzer target briefly on its corpus (build-fuzz/, clang; scripts/fuzz.sh);
+#   3. integration tests: that sanitized proxy between real Xvnc and real
+#      viewers on loopback, two test files at a time.
+# Run scripts/install-deps.sh (as root) first. JOBS=N overrides the parallelism;
+# BUILD_DIR=DIR another build directory. Times per phase: docs/building.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-2}
+build=${BUILD_DIR:-build-test}
 
-echo "== build (RelWithDebInfo)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$jobs"
+phase_start=$SECONDS
+phase() {
+  if [ -n "${phase_name:-}" ]; then echo "== $phase_name: $((SECONDS - phase_start)) s"; fi
+  phase_name=$1
+  phase_start=$SECONDS
+  [ -n "$1" ] && echo "== $1"
+  return 0
+}
 
-echo "== unit tests"
-ctest --test-dir build -L unit -j"$jobs" --output-on-failure
-echo "== integration tests"
-ctest --test-dir build -L integration --output-on-failure
+phase "build (ASan + UBSan)"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVHM_SANITIZE=ON -DVHM_BUILD_TESTS=ON \
+  -DVHM_BUILD_BENCH=OFF >/dev/null
+cmake --build "$build" -j"$jobs"
 
-echo "== build (ASan + UBSan)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVHM_SANITIZE=ON -DVHM_BUILD_BENCH=OFF >/dev/null
-cmake --build build-asan -j"$jobs" --target unit_tests
-echo "== unit tests under ASan + UBSan"
+phase "unit tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan -L unit -j"$jobs" --output-on-failure
+  ctest --test-dir "$build" -L unit -j"$jobs" --output-on-failure
+
+phase "fuzzing (short runs of every target)"
+scripts/fuzz.sh --ci
+
+phase "integration tests (sanitized proxy, real Xvnc and viewers)"
+ctest --test-dir "$build" -L integration -j"$jobs" --output-on-failure
+phase ""

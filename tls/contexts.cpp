@@ -1,5 +1,7 @@
 #include "tls/contexts.hpp"
 
+#include "tls/no_passphrase.hpp"
+
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -13,8 +15,6 @@ namespace {
 
 // Anonymous suites only, never one without encryption (AECDH-NULL-SHA is aNULL too).
 constexpr const char* anonymous_ciphers = "aNULL:!eNULL:@SECLEVEL=0";
-
-int no_passphrase(char*, int, int, void*) { return -1; }
 
 // Options every context gets: no renegotiation (a CPU-exhaustion lever and
 // nothing VNC needs), no compression, TLS 1.2 at least.

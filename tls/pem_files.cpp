@@ -1,5 +1,7 @@
 #include "tls/pem_files.hpp"
 
+#include "tls/no_passphrase.hpp"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -24,9 +26,6 @@ struct X509Free {
 struct KeyFree {
   void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
 };
-
-// Never prompt on a terminal for a passphrase: fail instead.
-int no_passphrase(char*, int, int, void*) { return -1; }
 
 File open_file(const std::filesystem::path& path, std::string& error) {
   std::error_code ec;

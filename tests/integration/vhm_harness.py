@@ -124,8 +124,11 @@ class Xvnc:
 
     def __init__(self, workdir: str, security: str = "VncAuth",
                  password: str = VNC_PASSWORD, geometry=(800, 600),
-                 desktop: str = "vhm-it desktop"):
+                 desktop: str = "vhm-it desktop", blacklist: bool = False):
+        """blacklist: keep Xvnc's own blacklist on its defaults (threshold 5,
+        timeout 10 s doubling); off by default so tests may fail logins freely."""
         self.workdir = Path(workdir)
+        self.blacklist = blacklist
         self.security = security
         self.password = password
         self.width, self.height = geometry
@@ -169,8 +172,8 @@ class Xvnc:
             log = open(log_path, "wb")
             cmd = [XVNC, f":{number}", "-rfbport", str(port), "-interface", "127.0.0.1",
                    "-nolisten", "tcp", "-geometry", f"{self.width}x{self.height}",
-                   "-depth", "24", "-desktop", self.desktop, "-UseBlacklist=0",
-                   "-AlwaysShared"] + args_security
+                   "-depth", "24", "-desktop", self.desktop,
+                   "-AlwaysShared"] + ([] if self.blacklist else ["-UseBlacklist=0"]) + args_security
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
             log.close()

@@ -49,7 +49,8 @@ TEST_CASE("config rejects: unknown keys at every level, listing the known ones")
                          "unknown key \"log_levle\" (known: hooks_dir, log_file, log_level, max_concurrent_hooks,");
   require_single_problem(std::string(listener) + "    port: 1\n", "listeners[0].port", "port:",
                          "unknown key \"port\" (known: listen, transparent, allow_targets, target, user, handshake_timeout, connect_timeout, allow, "
-                         "deny, max_sessions, max_sessions_per_ip, max_connects_per_minute, vencrypt, tls)");
+                         "deny, max_sessions, max_sessions_per_ip, max_connects_per_minute, scanner_shield, server_version, "
+                         "vencrypt, tls)");
   require_single_problem(with_hook("connect", "    - name: h\n      cmd: h.sh\n      tiemout: 5\n"),
                          "events.connect[0].tiemout", "tiemout", "unknown key \"tiemout\"");
 }

@@ -1,0 +1,191 @@
+// Scanner shield (docs/scanner-shield.md). Behind the proxy every viewer
+// reaches the server from the proxy's address, and servers such as Xvnc
+// blacklist an address after a few connections that end before
+// authentication: a port scanner passed through would lock every user out.
+// So the proxy speaks first, as the server would (the ProtocolVersion that
+// target last sent, else the listener's server_version, else 3.8), and dials
+// only once the viewer answered with a valid version. After the dial it reads
+// the server's own version message: when it is the greeting, the viewer's
+// answer goes on and both ends have seen exactly the bytes of a direct
+// connection. When the server speaks another version that still accepts the
+// viewer's answer, the answer goes on too; only a server older than the
+// viewer's answer cannot be joined, and then the viewer is told in RFB's own
+// words (the server's refusal, or "connect again" once its version is learned).
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+
+#include "proxy/cancel_on_exit.hpp"
+#include "proxy/session.hpp"
+#include "rfb/protocol_version.hpp"
+#include "rfb/refusal.hpp"
+#include "util/printable.hpp"
+
+namespace vhm::proxy {
+
+namespace {
+
+std::string version_text(const VersionMessageBytes& message) {
+  return std::string(message.begin(), message.end() - 1);  // without the newline
+}
+
+// The handshake a version message selects (3.3, 3.7, 3.8); {0,0} if none.
+rfb::Version effective(const VersionMessageBytes& message) {
+  const auto parsed = rfb::detail::read_version_message(message);
+  return parsed.kind == rfb::detail::VersionMessage::Kind::valid ? parsed.effective : rfb::Version{};
+}
+
+}  // namespace
+
+VersionMessageBytes Session::greeting() const {
+  if (services_.server_versions)
+    if (auto learned = services_.server_versions->lookup(target_text())) return *learned;
+  if (const auto& configured = listener_->config.server_version)
+    return version_message(configured->first, configured->second);
+  return version_message(3, 8);
+}
+
+awaitable<bool> Session::greet_viewer() {
+  CancelOnExit cancel_watchdog{timer_};
+  greeted_with_ = greeting();
+  parser_.emplace(rfb::Limits{}, tls_visibility());
+  bytes_out_ += greeted_with_.size();
+  observe(rfb::Direction::server_to_client, greeted_with_);
+  auto [write_error, written] = co_await asio::async_write(client_, asio::buffer(greeted_with_), use_tuple);
+  if (write_error) {
+    fail_socket(true, write_error);
+    co_return false;
+  }
+  // Exactly 12 bytes, never more: what follows is the server's business. The
+  // parser decides on each piece (an early newline is already an error).
+  VersionMessageBytes answer{};
+  std::size_t have = 0;
+  while (have < answer.size() && !closing_) {
+    auto [read_error, n] =
+        co_await client_.async_read_some(asio::buffer(answer.data() + have, answer.size() - have), use_tuple);
+    if (read_error) {
+      if (read_error == asio::error::eof)
+        note_end(DisconnectReason::client_closed, have == 0 ? "closed without a ProtocolVersion"
+                                                            : "closed within its ProtocolVersion");
+      note_socket_end(true, read_error);
+      co_return false;
+    }
+    bytes_in_ += n;
+    observe(rfb::Direction::client_to_server, std::span<const std::uint8_t>(answer.data() + have, n));
+    have += n;
+  }
+  if (closing_) co_return false;
+  viewer_version_ = answer;
+  co_return true;
+}
+
+awaitable<bool> Session::join_server_version() {
+  CancelOnExit cancel_watchdog{timer_};
+  VersionMessageBytes theirs{};
+  auto [read_error, read] = co_await asio::async_read(server_, asio::buffer(theirs), use_tuple);
+  if (read_error) {
+    if (read_error == asio::error::eof)
+      note_end(DisconnectReason::server_closed, "the server closed before sending its ProtocolVersion");
+    fail_socket(false, read_error);
+    co_return false;
+  }
+  const auto pass_viewer_version = [this]() -> awaitable<bool> {
+    auto [write_error, written] = co_await asio::async_write(server_, asio::buffer(*viewer_version_), use_tuple);
+    if (write_error) {
+      fail_socket(false, write_error);
+      co_return false;
+    }
+    versions_joined_ = true;
+    co_return true;
+  };
+  if (theirs == greeted_with_) {  // the usual case: the parser already saw exactly this
+    server_version_ = theirs;
+    co_return co_await pass_viewer_version();
+  }
+
+  // The server's version is not the greeting: the parser follows what the
+  // server really said from here on.
+  const auto viewer = effective(*viewer_version_);
+  parser_.emplace(rfb::Limits{}, tls_visibility());
+  observe(rfb::Direction::server_to_client, theirs);  // garbage: protocol_error, closed
+  if (closing_) co_return false;
+  const auto server = effective(theirs);
+  spdlog::info("session {}: {} answered \"{}\", the viewer was greeted with \"{}\" and answered \"{}\"", id(),
+               target_text(), version_text(theirs), version_text(greeted_with_), version_text(*viewer_version_));
+  if (viewer.minor <= server.minor) {  // the server takes the viewer's answer as it is
+    server_version_ = theirs;
+    observe(rfb::Direction::client_to_server, *viewer_version_);
+    if (closing_) co_return false;
+    co_return co_await pass_viewer_version();
+  }
+
+  // The viewer expects a later handshake than this server speaks. Ask in the
+  // server's own version what it has to say: a refusal (a blacklisting Xvnc
+  // answers 3.3 whatever it normally speaks) is passed on; security types
+  // mean the server really speaks this version now, so it is learned and the
+  // viewer asked to connect again.
+  auto [write_error, written] = co_await asio::async_write(server_, asio::buffer(theirs), use_tuple);
+  if (write_error) {
+    fail_socket(false, write_error);
+    co_return false;
+  }
+  observe(rfb::Direction::client_to_server, theirs);
+  std::array<std::uint8_t, 512> chunk{};
+  while (!closing_) {
+    auto [error, n] = co_await server_.async_read_some(asio::buffer(chunk), use_tuple);
+    if (error) {
+      fail_socket(false, error);
+      co_return false;
+    }
+    auto result = parser_->feed(rfb::Direction::server_to_client, std::span<const std::uint8_t>(chunk.data(), n));
+    for (const auto& event : result.events) {
+      apply(event);
+      if (const auto* refused = std::get_if<rfb::ConnectionRefused>(&event)) {
+        note_end(DisconnectReason::server_closed, "the server refused the connection");
+        co_await refuse_greeted_viewer(refused->reason);
+        co_return false;
+      }
+      if (std::holds_alternative<rfb::SecurityTypesOffered>(event)) {
+        server_version_ = theirs;
+        learn_server_version();
+        note_end(DisconnectReason::protocol_error,
+                 "the server now speaks " + version_text(theirs) + ", older than the viewer's answer " +
+                     version_text(*viewer_version_) + " to the greeting; learned for the next connection");
+        co_await refuse_greeted_viewer("The VNC server's protocol version changed; please connect again.");
+        co_return false;
+      }
+    }
+    if (result.status == rfb::Status::error) {
+      close(DisconnectReason::protocol_error, result.error);
+      co_return false;
+    }
+  }
+  co_return false;
+}
+
+awaitable<bool> Session::refuse_greeted_viewer(const std::string& reason) {
+  // The viewer answered our greeting, so it expects the security step of the
+  // lower of the two versions.
+  const auto mine = effective(greeted_with_);
+  const auto viewer = effective(*viewer_version_);
+  const auto version = viewer.minor < mine.minor ? viewer : mine;
+  const auto message = rfb::connection_refusal(version, reason);
+  bytes_out_ += message.size();
+  auto [error, written] = co_await asio::async_write(client_, asio::buffer(message), use_tuple);
+  boost::system::error_code ignored;
+  if (!error) client_.shutdown(tcp::socket::shutdown_send, ignored);
+  close(end_reason_.value_or(DisconnectReason::protocol_error), end_detail_);
+  co_return !error;
+}
+
+void Session::learn_server_version() {
+  if (!server_version_ || !services_.server_versions) return;
+  if (services_.server_versions->learn(target_text(), *server_version_))
+    spdlog::info("session {}: {} speaks \"{}\": viewers are greeted with it from now on", id(), target_text(),
+                 version_text(*server_version_));
+}
+
+}  // namespace vhm::proxy
