@@ -87,7 +87,7 @@ problem() {
 for bin in "$server_bin" "$client_bin"; do
     if [[ ! -x $bin ]]; then
         echo "compare.sh: $bin is not built. Build the load generator first:" >&2
-        echo "  cmake -S /work/main -B $build_dir -G Ninja -DCMAKE_BUILD_TYPE=Release" >&2
+        echo "  cmake -S /work/main -B $build_dir -G Ninja -DCMAKE_BUILD_TYPE=Release -DVHM_BUILD_BENCH=ON" >&2
         echo "  cmake --build $build_dir --target bench vnc-hooks-manager" >&2
         exit 2
     fi
