@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "conf/config_sections.hpp"
+#include "conf/yaml_documents.hpp"
 
 namespace vhm::conf {
 namespace fs = std::filesystem;
@@ -29,7 +30,7 @@ LoadResult load_text(std::string_view yaml, const std::string& name, const fs::p
   LoadResult result;
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(std::string(yaml));
+    documents = load_all_documents(yaml);
   } catch (const YAML::Exception& error) {
     const int line = error.mark.line >= 0 ? error.mark.line + 1 : 0;
     problems.add(line, "", "YAML syntax error: " + error.msg);

@@ -64,13 +64,17 @@ std::optional<Ban> parse_entry(const json::value& value, std::size_t index, std:
     error = where + ".key \"" + util::printable(ban.key, 100) + "\" is not an address or address block";
     return std::nullopt;
   }
-  // Bounds keep time_point arithmetic far from overflow.
+  // Bounds keep time_point arithmetic far from overflow. The end must fit
+  // TimePoint, whose nanoseconds reach only 2262: at most half its range
+  // (2116), so an end plus max_ban still fits. Durations stay in seconds.
+  constexpr std::int64_t max_until_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::max().time_since_epoch()).count() / 2;
   constexpr std::int64_t max_seconds = 100'000'000'000;
   const auto until = integer_member(*object, "until_ms");
   const auto failures = integer_member(*object, "failures");
   const auto duration = integer_member(*object, "duration");
   const auto level = integer_member(*object, "level");
-  if (!until || *until > max_seconds * 1000) {
+  if (!until || *until > max_until_ms) {
     error = where + ".until_ms is missing or not a Unix time in milliseconds";
     return std::nullopt;
   }
