@@ -16,7 +16,7 @@ Cidr require_cidr(std::string_view text) {
   return *cidr;
 }
 
-std::string rejection(std::string_view text) {
+std::string cidr_rejection(std::string_view text) {
   std::string error;
   const auto cidr = parse_cidr(text, error);
   INFO(text);
@@ -75,9 +75,9 @@ TEST_CASE("cidr: IPv4-mapped IPv6 blocks become the IPv4 block") {
 TEST_CASE("cidr: malformed addresses are rejected with the text") {
   for (const char* text : {"", "10", "10.0.0", "10.0.0.256", "10.0.0.0.0", "vnc.example.com", " 10.0.0.0/8",
                            "2001:db8:::/32", "[::1]", "10.0.0.0 /8"}) {
-    CHECK(rejection(text).rfind("expected an IP address or address block", 0) == 0);
+    CHECK(cidr_rejection(text).rfind("expected an IP address or address block", 0) == 0);
   }
-  CHECK(rejection("vnc.example.com") ==
+  CHECK(cidr_rejection("vnc.example.com") ==
         "expected an IP address or address block (10.0.0.0/8, 2001:db8::/32), got \"vnc.example.com\"");
 }
 
@@ -85,18 +85,20 @@ TEST_CASE("cidr: prefixes that are missing, signed, non-numeric or too long are 
   for (const char* text : {"10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/x", "10.0.0.0/ 8",
                            "10.0.0.0/0008", "::/129", "10.0.0.0/8 ", "10.0.0.0/8/8"}) {
     INFO(text);
-    CHECK(rejection(text).find("the prefix length after '/' must be a number from 0 to ") == 0);
+    CHECK(cidr_rejection(text).find("the prefix length after '/' must be a number from 0 to ") == 0);
   }
-  CHECK(rejection("10.0.0.0/33") == "the prefix length after '/' must be a number from 0 to 32, got \"10.0.0.0/33\"");
-  CHECK(rejection("::/129") == "the prefix length after '/' must be a number from 0 to 128, got \"::/129\"");
+  CHECK(cidr_rejection("10.0.0.0/33") ==
+        "the prefix length after '/' must be a number from 0 to 32, got \"10.0.0.0/33\"");
+  CHECK(cidr_rejection("::/129") == "the prefix length after '/' must be a number from 0 to 128, got \"::/129\"");
 }
 
 TEST_CASE("cidr: host bits below the prefix are rejected, suggesting the network") {
-  CHECK(rejection("10.0.0.1/8") == "host bits are set below the prefix length in \"10.0.0.1/8\"; did you mean 10.0.0.0/8?");
-  CHECK(rejection("2001:db8::1/32") ==
+  CHECK(cidr_rejection("10.0.0.1/8") ==
+        "host bits are set below the prefix length in \"10.0.0.1/8\"; did you mean 10.0.0.0/8?");
+  CHECK(cidr_rejection("2001:db8::1/32") ==
         "host bits are set below the prefix length in \"2001:db8::1/32\"; did you mean 2001:db8::/32?");
 }
 
 TEST_CASE("cidr: scope ids are rejected") {
-  CHECK(rejection("fe80::1%eth0") == "a scope id (%...) is not allowed in an address block, got \"fe80::1%eth0\"");
+  CHECK(cidr_rejection("fe80::1%eth0") == "a scope id (%...) is not allowed in an address block, got \"fe80::1%eth0\"");
 }

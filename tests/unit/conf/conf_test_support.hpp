@@ -10,6 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include <catch2/catch.hpp>
+
+#include "conf/cidr.hpp"
 #include "conf/config_loader.hpp"
 
 namespace vhm::conf::test {
@@ -77,6 +80,27 @@ inline const ConfigProblem* problem_for(const LoadResult& result, std::string_vi
 }
 
 inline bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
+
+// The loaded config; the test stops (listing the problems) if loading failed.
+inline Config require_ok(const LoadResult& result) {
+  INFO(describe(result));
+  REQUIRE(result.ok());
+  return *result.config;
+}
+
+// A parsed CIDR; the test stops if `text` is not one.
+inline Cidr cidr(std::string_view text) {
+  std::string error;
+  auto parsed = parse_cidr(text, error);
+  REQUIRE(parsed);
+  return *parsed;
+}
+
+// The smallest valid config: one listener.
+inline constexpr std::string_view listener = R"(listeners:
+  - listen: "127.0.0.1:5900"
+    target: ":1"
+)";
 
 // Sets an environment variable for one scope and restores the old value.
 class ScopedEnv {

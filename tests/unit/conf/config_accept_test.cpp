@@ -10,17 +10,12 @@ using namespace vhm::conf;
 using namespace std::chrono_literals;
 using test::describe;
 using test::line_of;
+using test::require_ok;
 using test::TempDir;
 
 namespace {
 
 // A copy: callers often pass the temporary result of load_config_string.
-Config require_ok(const LoadResult& result) {
-  INFO(describe(result));
-  REQUIRE(result.ok());
-  return *result.config;
-}
-
 constexpr std::string_view minimal_listener = R"(
 listeners:
   - listen: "127.0.0.1:5900"

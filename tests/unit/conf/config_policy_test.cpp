@@ -7,34 +7,19 @@
 
 using namespace vhm::conf;
 using namespace std::chrono_literals;
+using test::cidr;
 using test::contains;
 using test::describe;
 using test::line_of;
+using test::listener;
+using test::require_ok;
 using test::TempDir;
 
 namespace {
 
-constexpr std::string_view listener = R"(listeners:
-  - listen: "127.0.0.1:5900"
-    target: ":1"
-)";
-
-Config require_ok(const LoadResult& result) {
-  INFO(describe(result));
-  REQUIRE(result.ok());
-  return *result.config;
-}
-
-Cidr cidr(std::string_view text) {
-  std::string error;
-  auto parsed = parse_cidr(text, error);
-  REQUIRE(parsed);
-  return *parsed;
-}
-
 // Exactly one problem, at `key`, on the line containing `needle`, whose message contains `message`.
-void require_single_problem(const std::string& yaml, std::string_view key, std::string_view needle,
-                            std::string_view message) {
+void require_single_policy_problem(const std::string& yaml, std::string_view key, std::string_view needle,
+                                   std::string_view message) {
   TempDir dir;
   dir.script("h.sh");
   const auto result = load_config_string(yaml, "bad.yaml", dir.path());
@@ -115,8 +100,8 @@ TEST_CASE("config policy: enabled: false turns blocking off but the section is s
   const Config& config =
       require_ok(load_config_string(with_blocking("  enabled: false\n  max_failures: 3\n"), "b.yaml", dir.path()));
   CHECK_FALSE(config.blocking);
-  require_single_problem(with_blocking("  enabled: false\n  max_failures: 0\n"), "blocking.max_failures",
-                         "max_failures", "must be at least 1");
+  require_single_policy_problem(with_blocking("  enabled: false\n  max_failures: 0\n"), "blocking.max_failures",
+                                "max_failures", "must be at least 1");
 }
 
 TEST_CASE("config policy: state_file and control socket resolve against the config directory; empty state_file") {
@@ -225,108 +210,114 @@ TEST_CASE("config policy: ban and blocked handlers are accepted and may use fail
 TEST_CASE("config policy rejects: gate on handlers other than connect and auth_success, and on log actions") {
   for (const char* event : {"auth_failure", "disconnect", "ban", "blocked"}) {
     INFO(event);
-    require_single_problem(std::string(listener) + "events:\n  " + event +
-                               ":\n    - name: h\n      cmd: h.sh\n      gate: true\n",
-                           std::string("events.") + event + "[0].gate", "gate",
-                           std::string("gate is only allowed on connect and auth_success handlers, not on ") + event);
+    require_single_policy_problem(
+        std::string(listener) + "events:\n  " + event + ":\n    - name: h\n      cmd: h.sh\n      gate: true\n",
+        std::string("events.") + event + "[0].gate", "gate",
+        std::string("gate is only allowed on connect and auth_success handlers, not on ") + event);
   }
-  require_single_problem(std::string(listener) + "events:\n  disconnect:\n    - name: h\n      cmd: h.sh\n      gate: false\n",
-                         "events.disconnect[0].gate", "gate", "gate is only allowed on connect and auth_success");
-  require_single_problem(std::string(listener) +
-                             "events:\n  connect:\n    - name: l\n      action: log\n      path: x\n      gate: true\n",
-                         "events.connect[0].gate", "gate", "gate does not apply to action: log");
-  require_single_problem(std::string(listener) + "events:\n  connect:\n    - name: h\n      cmd: h.sh\n      gate: yes\n",
-                         "events.connect[0].gate", "gate", "expected true or false, got \"yes\"");
+  require_single_policy_problem(
+      std::string(listener) + "events:\n  disconnect:\n    - name: h\n      cmd: h.sh\n      gate: false\n",
+      "events.disconnect[0].gate", "gate", "gate is only allowed on connect and auth_success");
+  require_single_policy_problem(
+      std::string(listener) +
+          "events:\n  connect:\n    - name: l\n      action: log\n      path: x\n      gate: true\n",
+      "events.connect[0].gate", "gate", "gate does not apply to action: log");
+  require_single_policy_problem(
+      std::string(listener) + "events:\n  connect:\n    - name: h\n      cmd: h.sh\n      gate: yes\n",
+      "events.connect[0].gate", "gate", "expected true or false, got \"yes\"");
 }
 
 TEST_CASE("config policy rejects: malformed CIDRs in listener allow/deny at the item's line") {
-  require_single_problem(std::string(listener) + "    allow: [\"10.0.0.0/33\"]\n", "listeners[0].allow[0]", "allow",
-                         "the prefix length after '/' must be a number from 0 to 32, got \"10.0.0.0/33\"");
-  require_single_problem(std::string(listener) + "    deny:\n      - 10.0.9.0/24\n      - 10.0.9.1/24\n",
-                         "listeners[0].deny[1]", "10.0.9.1/24",
-                         "host bits are set below the prefix length in \"10.0.9.1/24\"; did you mean 10.0.9.0/24?");
-  require_single_problem(std::string(listener) + "    deny:\n      - office.example.com\n", "listeners[0].deny[0]",
-                         "office.example.com", "expected an IP address or address block");
-  require_single_problem(std::string(listener) + "    allow: \"10.0.0.0/8\"\n", "listeners[0].allow", "allow",
-                         "expected a list of addresses or address blocks");
-  require_single_problem(std::string(listener) + "    allow:\n      - \"\"\n", "listeners[0].allow[0]", "- \"\"",
-                         "must not be empty");
-  require_single_problem(std::string(listener) + "    allow:\n      - [10.0.0.0/8]\n", "listeners[0].allow[0]",
-                         "- [10", "expected a value, got a list");
+  require_single_policy_problem(std::string(listener) + "    allow: [\"10.0.0.0/33\"]\n", "listeners[0].allow[0]",
+                                "allow",
+                                "the prefix length after '/' must be a number from 0 to 32, got \"10.0.0.0/33\"");
+  require_single_policy_problem(
+      std::string(listener) + "    deny:\n      - 10.0.9.0/24\n      - 10.0.9.1/24\n", "listeners[0].deny[1]",
+      "10.0.9.1/24", "host bits are set below the prefix length in \"10.0.9.1/24\"; did you mean 10.0.9.0/24?");
+  require_single_policy_problem(std::string(listener) + "    deny:\n      - office.example.com\n",
+                                "listeners[0].deny[0]", "office.example.com",
+                                "expected an IP address or address block");
+  require_single_policy_problem(std::string(listener) + "    allow: \"10.0.0.0/8\"\n", "listeners[0].allow", "allow",
+                                "expected a list of addresses or address blocks");
+  require_single_policy_problem(std::string(listener) + "    allow:\n      - \"\"\n", "listeners[0].allow[0]", "- \"\"",
+                                "must not be empty");
+  require_single_policy_problem(std::string(listener) + "    allow:\n      - [10.0.0.0/8]\n", "listeners[0].allow[0]",
+                                "- [10", "expected a value, got a list");
 }
 
 TEST_CASE("config policy rejects: listener limits that are zero, negative, too large or not numbers") {
   for (const char* key : {"max_sessions", "max_sessions_per_ip", "max_connects_per_minute"}) {
     INFO(key);
     for (const char* value : {"0", "-3"})
-      require_single_problem(std::string(listener) + "    " + key + ": " + value + "\n",
-                             std::string("listeners[0].") + key, key, "must be at least 1");
-    require_single_problem(std::string(listener) + "    " + key + ": 1000000001\n",
-                           std::string("listeners[0].") + key, key, "at most 1000000000");
-    require_single_problem(std::string(listener) + "    " + key + ": many\n", std::string("listeners[0].") + key,
-                           key, "expected a whole number, got \"many\"");
+      require_single_policy_problem(std::string(listener) + "    " + key + ": " + value + "\n",
+                                    std::string("listeners[0].") + key, key, "must be at least 1");
+    require_single_policy_problem(std::string(listener) + "    " + key + ": 1000000001\n",
+                                  std::string("listeners[0].") + key, key, "at most 1000000000");
+    require_single_policy_problem(std::string(listener) + "    " + key + ": many\n", std::string("listeners[0].") + key,
+                                  key, "expected a whole number, got \"many\"");
   }
 }
 
 TEST_CASE("config policy rejects: bad blocking values, each at its key") {
-  require_single_problem(with_blocking("  enabled: sometimes\n"), "blocking.enabled", "enabled",
-                         "expected true or false");
-  require_single_problem(with_blocking("  max_failures: 0\n"), "blocking.max_failures", "max_failures",
-                         "must be at least 1");
-  require_single_problem(with_blocking("  max_failures: 10001\n"), "blocking.max_failures", "max_failures",
-                         "at most 10000");
-  require_single_problem(with_blocking("  window: 0\n"), "blocking.window", "window", "must be greater than 0");
-  require_single_problem(with_blocking("  window: 1.5\n"), "blocking.window", "window",
-                         "must be a whole number of seconds");
-  require_single_problem(with_blocking("  ban: forever\n"), "blocking.ban", "ban:", "expected seconds");
-  require_single_problem(with_blocking("  max_ban: 500ms\n"), "blocking.max_ban", "max_ban",
-                         "must be a whole number of seconds");
-  require_single_problem(with_blocking("  allow: [\"127.0.0.1/8\"]\n"), "blocking.allow[0]", "allow",
-                         "did you mean 127.0.0.0/8?");
-  require_single_problem(with_blocking("  state_file: [a]\n"), "blocking.state_file", "state_file",
-                         "expected a value, got a list");
-  require_single_problem(with_blocking("  bans: 1h\n"), "blocking.bans", "bans",
-                         "unknown key \"bans\" (known: enabled, max_failures, window, ban, max_ban, allow, key, "
-                         "state_file)");
-  require_single_problem(std::string(listener) + "blocking: true\n", "blocking", "blocking",
-                         "expected a mapping (key: value lines), got \"true\"");
+  require_single_policy_problem(with_blocking("  enabled: sometimes\n"), "blocking.enabled", "enabled",
+                                "expected true or false");
+  require_single_policy_problem(with_blocking("  max_failures: 0\n"), "blocking.max_failures", "max_failures",
+                                "must be at least 1");
+  require_single_policy_problem(with_blocking("  max_failures: 10001\n"), "blocking.max_failures", "max_failures",
+                                "at most 10000");
+  require_single_policy_problem(with_blocking("  window: 0\n"), "blocking.window", "window", "must be greater than 0");
+  require_single_policy_problem(with_blocking("  window: 1.5\n"), "blocking.window", "window",
+                                "must be a whole number of seconds");
+  require_single_policy_problem(with_blocking("  ban: forever\n"), "blocking.ban", "ban:", "expected seconds");
+  require_single_policy_problem(with_blocking("  max_ban: 500ms\n"), "blocking.max_ban", "max_ban",
+                                "must be a whole number of seconds");
+  require_single_policy_problem(with_blocking("  allow: [\"127.0.0.1/8\"]\n"), "blocking.allow[0]", "allow",
+                                "did you mean 127.0.0.0/8?");
+  require_single_policy_problem(with_blocking("  state_file: [a]\n"), "blocking.state_file", "state_file",
+                                "expected a value, got a list");
+  require_single_policy_problem(with_blocking("  bans: 1h\n"), "blocking.bans", "bans",
+                                "unknown key \"bans\" (known: enabled, max_failures, window, ban, max_ban, allow, key, "
+                                "state_file)");
+  require_single_policy_problem(std::string(listener) + "blocking: true\n", "blocking", "blocking",
+                                "expected a mapping (key: value lines), got \"true\"");
 }
 
 TEST_CASE("config policy rejects: max_ban shorter than ban, or ban longer than the default max_ban") {
-  require_single_problem(with_blocking("  ban: 2h\n  max_ban: 1h\n"), "blocking.max_ban", "max_ban",
-                         "max_ban (1h) must not be shorter than ban (2h)");
-  require_single_problem(with_blocking("  ban: 2d\n"), "blocking.ban", "ban:", "expected seconds");
-  require_single_problem(with_blocking("  ban: 48h\n"), "blocking.ban", "ban:",
-                         "ban (48h) is longer than the default max_ban (24h); set max_ban too");
+  require_single_policy_problem(with_blocking("  ban: 2h\n  max_ban: 1h\n"), "blocking.max_ban", "max_ban",
+                                "max_ban (1h) must not be shorter than ban (2h)");
+  require_single_policy_problem(with_blocking("  ban: 2d\n"), "blocking.ban", "ban:", "expected seconds");
+  require_single_policy_problem(with_blocking("  ban: 48h\n"), "blocking.ban",
+                                "ban:", "ban (48h) is longer than the default max_ban (24h); set max_ban too");
   // A ban that failed to parse is not compared (one problem, not two).
-  require_single_problem(with_blocking("  ban: soon\n  max_ban: 10m\n"), "blocking.ban", "ban:", "expected seconds");
+  require_single_policy_problem(with_blocking("  ban: soon\n  max_ban: 10m\n"), "blocking.ban",
+                                "ban:", "expected seconds");
 }
 
 TEST_CASE("config policy rejects: key prefixes out of range and unknown key settings") {
   for (const char* value : {"0", "33"})
-    require_single_problem(with_blocking("  key:\n    ipv4_prefix: " + std::string(value) + "\n"),
-                           "blocking.key.ipv4_prefix", "ipv4_prefix", "must be at least 1 and at most 32");
+    require_single_policy_problem(with_blocking("  key:\n    ipv4_prefix: " + std::string(value) + "\n"),
+                                  "blocking.key.ipv4_prefix", "ipv4_prefix", "must be at least 1 and at most 32");
   for (const char* value : {"0", "129"})
-    require_single_problem(with_blocking("  key:\n    ipv6_prefix: " + std::string(value) + "\n"),
-                           "blocking.key.ipv6_prefix", "ipv6_prefix", "must be at least 1 and at most 128");
-  require_single_problem(with_blocking("  key:\n    prefix: 24\n"), "blocking.key.prefix", "prefix:",
-                         "unknown key \"prefix\" (known: ipv4_prefix, ipv6_prefix)");
-  require_single_problem(with_blocking("  key: 24\n"), "blocking.key", "key:", "expected a mapping");
+    require_single_policy_problem(with_blocking("  key:\n    ipv6_prefix: " + std::string(value) + "\n"),
+                                  "blocking.key.ipv6_prefix", "ipv6_prefix", "must be at least 1 and at most 128");
+  require_single_policy_problem(with_blocking("  key:\n    prefix: 24\n"), "blocking.key.prefix",
+                                "prefix:", "unknown key \"prefix\" (known: ipv4_prefix, ipv6_prefix)");
+  require_single_policy_problem(with_blocking("  key: 24\n"), "blocking.key", "key:", "expected a mapping");
 }
 
 TEST_CASE("config policy rejects: control socket paths too long for a unix socket, and unknown control keys") {
   const std::string long_path = "/run/" + std::string(103, 's');  // 108 bytes
-  require_single_problem(std::string(listener) + "control:\n  socket: " + long_path + "\n", "control.socket", "socket:",
-                         "is 108 bytes; a unix socket path can have at most 107");
+  require_single_policy_problem(std::string(listener) + "control:\n  socket: " + long_path + "\n", "control.socket",
+                                "socket:", "is 108 bytes; a unix socket path can have at most 107");
   const std::string longest = "/run/" + std::string(102, 's');  // 107 bytes: fits
   TempDir dir;
   CHECK(require_ok(load_config_string(std::string(listener) + "control:\n  socket: " + longest + "\n", "c.yaml",
                                       dir.path()))
             .control_socket == longest);
-  require_single_problem(std::string(listener) + "control:\n  path: /run/x.sock\n", "control.path", "path:",
-                         "unknown key \"path\" (known: socket)");
-  require_single_problem(std::string(listener) + "control:\n  socket: [a]\n", "control.socket", "socket:",
-                         "expected a value, got a list");
+  require_single_policy_problem(std::string(listener) + "control:\n  path: /run/x.sock\n", "control.path",
+                                "path:", "unknown key \"path\" (known: socket)");
+  require_single_policy_problem(std::string(listener) + "control:\n  socket: [a]\n", "control.socket",
+                                "socket:", "expected a value, got a list");
 }
 
 TEST_CASE("config policy: from a file, state_file and the control socket resolve against the file's directory") {

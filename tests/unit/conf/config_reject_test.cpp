@@ -8,15 +8,11 @@ using namespace vhm::conf;
 using test::contains;
 using test::describe;
 using test::line_of;
+using test::listener;
 using test::problem_for;
 using test::TempDir;
 
 namespace {
-
-constexpr std::string_view listener = R"(listeners:
-  - listen: "127.0.0.1:5900"
-    target: ":1"
-)";
 
 // Loads yaml (with a hook script h.sh in base_dir) and requires exactly one
 // problem, at `key`, on the line containing `needle`, whose message contains `message`.

@@ -13,7 +13,7 @@ using test::TempDir;
 
 namespace {
 
-Config require_ok(const std::string& yaml) {
+Config load_ok(const std::string& yaml) {
   TempDir dir;
   const auto result = load_config_string(yaml, "t.yaml", dir.path());
   INFO("yaml:\n" << yaml << "\nproblems:\n" << describe(result));
@@ -22,8 +22,8 @@ Config require_ok(const std::string& yaml) {
 }
 
 // Exactly one problem, at `key`, on the line containing `needle`, whose message contains `message`.
-void require_single_problem(const std::string& yaml, std::string_view key, std::string_view needle,
-                            std::string_view message) {
+void require_single_transparent_problem(const std::string& yaml, std::string_view key, std::string_view needle,
+                                        std::string_view message) {
   TempDir dir;
   const auto result = load_config_string(yaml, "bad.yaml", dir.path());
   INFO("yaml:\n" << yaml << "\nproblems:\n" << describe(result));
@@ -35,7 +35,7 @@ void require_single_problem(const std::string& yaml, std::string_view key, std::
   CHECK(contains(problem.message, message));
 }
 
-TargetRule rule(std::string_view text) {
+TargetRule target_rule(std::string_view text) {
   std::string error;
   auto parsed = parse_target_rule(text, error);
   REQUIRE(parsed);
@@ -45,7 +45,7 @@ TargetRule rule(std::string_view text) {
 }  // namespace
 
 TEST_CASE("transparent config: a redirect listener loads with its allow_targets and no target") {
-  const Config config = require_ok(R"(listeners:
+  const Config config = load_ok(R"(listeners:
   - listen: ":5999"
     transparent: redirect
     allow_targets: ["10.0.0.0/24:5900-5999", "[2001:db8::/64]:5901", "192.0.2.7"]
@@ -54,15 +54,16 @@ TEST_CASE("transparent config: a redirect listener loads with its allow_targets 
   REQUIRE(config.listeners.size() == 1);
   const ListenerConfig& listener = config.listeners[0];
   CHECK(listener.transparent == Transparent::redirect);
-  CHECK(listener.allow_targets ==
-        std::vector<TargetRule>{rule("10.0.0.0/24:5900-5999"), rule("[2001:db8::/64]:5901"), rule("192.0.2.7")});
+  CHECK(listener.allow_targets == std::vector<TargetRule>{target_rule("10.0.0.0/24:5900-5999"),
+                                                          target_rule("[2001:db8::/64]:5901"),
+                                                          target_rule("192.0.2.7")});
   CHECK(listener.target.host.empty());
   CHECK(listener.target.port == 0);
   CHECK(listener.user == "alice");
 }
 
 TEST_CASE("transparent config: tproxy, off, and static listeners side by side") {
-  const Config config = require_ok(R"(listeners:
+  const Config config = load_ok(R"(listeners:
   - listen: "0.0.0.0:15901"
     transparent: tproxy
     allow_targets:
@@ -75,7 +76,7 @@ TEST_CASE("transparent config: tproxy, off, and static listeners side by side") 
 )");
   REQUIRE(config.listeners.size() == 3);
   CHECK(config.listeners[0].transparent == Transparent::tproxy);
-  CHECK(config.listeners[0].allow_targets == std::vector<TargetRule>{rule("10.0.2.0/24:5900-5999")});
+  CHECK(config.listeners[0].allow_targets == std::vector<TargetRule>{target_rule("10.0.2.0/24:5900-5999")});
   CHECK(config.listeners[1].transparent == Transparent::off);
   CHECK(config.listeners[1].target.port == 5901);
   CHECK(config.listeners[2].transparent == Transparent::off);
@@ -84,33 +85,37 @@ TEST_CASE("transparent config: tproxy, off, and static listeners side by side") 
 }
 
 TEST_CASE("transparent config: allow_targets is required, and not empty") {
-  require_single_problem("listeners:\n  - listen: \":5999\"\n    transparent: redirect\n",
-                         "listeners[0].allow_targets", "transparent:", "allow_targets is required with transparent: redirect");
-  require_single_problem("listeners:\n  - listen: \":5999\"\n    transparent: tproxy\n",
-                         "listeners[0].allow_targets", "transparent:", "open relay");
-  require_single_problem("listeners:\n  - listen: \":5999\"\n    transparent: tproxy\n    allow_targets: []\n",
-                         "listeners[0].allow_targets", "allow_targets", "must not be empty");
+  require_single_transparent_problem("listeners:\n  - listen: \":5999\"\n    transparent: redirect\n",
+                                     "listeners[0].allow_targets",
+                                     "transparent:", "allow_targets is required with transparent: redirect");
+  require_single_transparent_problem("listeners:\n  - listen: \":5999\"\n    transparent: tproxy\n",
+                                     "listeners[0].allow_targets", "transparent:", "open relay");
+  require_single_transparent_problem(
+      "listeners:\n  - listen: \":5999\"\n    transparent: tproxy\n    allow_targets: []\n",
+      "listeners[0].allow_targets", "allow_targets", "must not be empty");
 }
 
 TEST_CASE("transparent config: a transparent listener takes no target") {
-  require_single_problem(
+  require_single_transparent_problem(
       "listeners:\n  - listen: \":5999\"\n    transparent: redirect\n    allow_targets: [\"10.0.0.0/8\"]\n"
       "    target: \":1\"\n",
       "listeners[0].target", "target:", "target is not used with transparent: redirect");
 }
 
 TEST_CASE("transparent config: allow_targets without transparent is rejected") {
-  require_single_problem("listeners:\n  - listen: \":5999\"\n    target: \":1\"\n    allow_targets: [\"10.0.0.0/8\"]\n",
-                         "listeners[0].allow_targets", "allow_targets", "applies only to transparent listeners");
-  require_single_problem(
+  require_single_transparent_problem(
+      "listeners:\n  - listen: \":5999\"\n    target: \":1\"\n    allow_targets: [\"10.0.0.0/8\"]\n",
+      "listeners[0].allow_targets", "allow_targets", "applies only to transparent listeners");
+  require_single_transparent_problem(
       "listeners:\n  - listen: \":5999\"\n    transparent: off\n    target: \":1\"\n    allow_targets: [\"10.0.0.0/8\"]\n",
       "listeners[0].allow_targets", "allow_targets", "applies only to transparent listeners");
 }
 
 TEST_CASE("transparent config: an unknown mode is one problem, whatever the target") {
-  require_single_problem("listeners:\n  - listen: \":5999\"\n    transparent: nat\n    target: \":1\"\n",
-                         "listeners[0].transparent", "transparent:", "expected redirect, tproxy or off, got \"nat\"");
-  require_single_problem(
+  require_single_transparent_problem("listeners:\n  - listen: \":5999\"\n    transparent: nat\n    target: \":1\"\n",
+                                     "listeners[0].transparent",
+                                     "transparent:", "expected redirect, tproxy or off, got \"nat\"");
+  require_single_transparent_problem(
       "listeners:\n  - listen: \":5999\"\n    transparent: true\n    allow_targets: [\"10.0.0.0/8\"]\n",
       "listeners[0].transparent", "transparent:", "expected redirect, tproxy or off");
 }
@@ -141,7 +146,7 @@ TEST_CASE("transparent config: each bad allow_targets entry is reported at its o
 }
 
 TEST_CASE("transparent config: allow_targets must be a list of strings") {
-  require_single_problem(
+  require_single_transparent_problem(
       "listeners:\n  - listen: \":5999\"\n    transparent: redirect\n    allow_targets: \"10.0.0.0/8\"\n",
       "listeners[0].allow_targets", "allow_targets", "expected");
 }

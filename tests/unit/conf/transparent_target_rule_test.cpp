@@ -6,6 +6,7 @@
 #include "conf_test_support.hpp"
 
 using namespace vhm::conf;
+using test::cidr;
 using test::contains;
 
 namespace {
@@ -18,20 +19,13 @@ TargetRule rule(std::string_view text) {
   return *parsed;
 }
 
-std::string rejection(std::string_view text) {
+std::string rule_rejection(std::string_view text) {
   std::string error;
   auto parsed = parse_target_rule(text, error);
   INFO(text);
   REQUIRE_FALSE(parsed);
   REQUIRE_FALSE(error.empty());
   return error;
-}
-
-Cidr cidr(std::string_view text) {
-  std::string error;
-  auto parsed = parse_cidr(text, error);
-  REQUIRE(parsed);
-  return *parsed;
 }
 
 }  // namespace
@@ -80,33 +74,33 @@ TEST_CASE("transparent target rule: canonical text round-trips") {
 }
 
 TEST_CASE("transparent target rule: IPv6 without brackets is rejected as ambiguous") {
-  CHECK(contains(rejection("2001:db8::/64"), "must be in brackets"));
-  CHECK(contains(rejection("2001:db8::1:5900"), "must be in brackets"));
-  CHECK(contains(rejection("::/0"), "must be in brackets"));
+  CHECK(contains(rule_rejection("2001:db8::/64"), "must be in brackets"));
+  CHECK(contains(rule_rejection("2001:db8::1:5900"), "must be in brackets"));
+  CHECK(contains(rule_rejection("::/0"), "must be in brackets"));
 }
 
 TEST_CASE("transparent target rule: bad ports are rejected") {
-  CHECK(contains(rejection("10.0.0.0/8:"), "must be a port"));
-  CHECK(contains(rejection("10.0.0.0/8:0"), "must be a port"));
-  CHECK(contains(rejection("10.0.0.0/8:65536"), "must be a port"));
-  CHECK(contains(rejection("10.0.0.0/8:59x1"), "must be a port"));
-  CHECK(contains(rejection("10.0.0.0/8:5900-"), "must be a port"));
-  CHECK(contains(rejection("10.0.0.0/8:-5900"), "must be a port"));
-  CHECK(contains(rejection("10.0.0.0/8:5900-5999-6000"), "must be a port"));
-  CHECK(contains(rejection("10.0.0.0/8:+5900"), "must be a port"));
-  CHECK(contains(rejection("10.0.0.0/8:5999-5900"), "ends before it starts"));
-  CHECK(contains(rejection("[2001:db8::/64]:99999"), "must be a port"));
+  CHECK(contains(rule_rejection("10.0.0.0/8:"), "must be a port"));
+  CHECK(contains(rule_rejection("10.0.0.0/8:0"), "must be a port"));
+  CHECK(contains(rule_rejection("10.0.0.0/8:65536"), "must be a port"));
+  CHECK(contains(rule_rejection("10.0.0.0/8:59x1"), "must be a port"));
+  CHECK(contains(rule_rejection("10.0.0.0/8:5900-"), "must be a port"));
+  CHECK(contains(rule_rejection("10.0.0.0/8:-5900"), "must be a port"));
+  CHECK(contains(rule_rejection("10.0.0.0/8:5900-5999-6000"), "must be a port"));
+  CHECK(contains(rule_rejection("10.0.0.0/8:+5900"), "must be a port"));
+  CHECK(contains(rule_rejection("10.0.0.0/8:5999-5900"), "ends before it starts"));
+  CHECK(contains(rule_rejection("[2001:db8::/64]:99999"), "must be a port"));
 }
 
 TEST_CASE("transparent target rule: bad blocks and brackets are rejected") {
-  CHECK(contains(rejection(""), "empty"));
-  CHECK(contains(rejection("10.0.0.1/8:5901"), "did you mean 10.0.0.0/8"));
-  CHECK(contains(rejection("10.0.0.0/33"), "prefix length"));
-  CHECK(contains(rejection("vnc.example.org:5901"), "expected an IP address"));
-  CHECK(contains(rejection(":5901"), "expected an IP address"));
-  CHECK(contains(rejection("[10.0.0.0/8]:5901"), "brackets are only for IPv6"));
-  CHECK(contains(rejection("[2001:db8::/64:5901"), "missing ']'"));
-  CHECK(contains(rejection("[2001:db8::/64]5901"), "expected ':ports'"));
-  CHECK(contains(rejection("[fe80::1%eth0]:5901"), "scope id"));
-  CHECK(contains(rejection(" 10.0.0.0/8"), "expected an IP address"));
+  CHECK(contains(rule_rejection(""), "empty"));
+  CHECK(contains(rule_rejection("10.0.0.1/8:5901"), "did you mean 10.0.0.0/8"));
+  CHECK(contains(rule_rejection("10.0.0.0/33"), "prefix length"));
+  CHECK(contains(rule_rejection("vnc.example.org:5901"), "expected an IP address"));
+  CHECK(contains(rule_rejection(":5901"), "expected an IP address"));
+  CHECK(contains(rule_rejection("[10.0.0.0/8]:5901"), "brackets are only for IPv6"));
+  CHECK(contains(rule_rejection("[2001:db8::/64:5901"), "missing ']'"));
+  CHECK(contains(rule_rejection("[2001:db8::/64]5901"), "expected ':ports'"));
+  CHECK(contains(rule_rejection("[fe80::1%eth0]:5901"), "scope id"));
+  CHECK(contains(rule_rejection(" 10.0.0.0/8"), "expected an IP address"));
 }

@@ -5,19 +5,18 @@
 #include "transcript.hpp"
 
 using namespace vhm::rfb::test;
-using Strings = std::vector<std::string>;
 
 namespace {
 
 const std::string server38 = "server-version 3.8 RFB 003.008";
-const std::string init = "server-init 64x48 vhm golden";
+const std::string golden_init = "server-init 64x48 vhm golden";
 
 }  // namespace
 
 TEST_CASE("golden: Xvnc None in 3.8 has a SecurityResult, and the traffic after ServerInit is ignored") {
   const auto obs = observe_every_split(load_transcript("tigervnc_none_38.hex"));
   CHECK(obs.events == Strings{server38, "client-version 3.8 RFB 003.008", "types-offered 1", "type-chosen 1", "auth ok",
-                              "client-init shared", init});
+                              "client-init shared", golden_init});
   CHECK(obs.finished);
   CHECK(obs.error.empty());
   CHECK(obs.summary == "version=3.8 type=1 vencrypt=0 name=None user= size=64x48 desktop=vhm golden shared=1");
@@ -26,14 +25,14 @@ TEST_CASE("golden: Xvnc None in 3.8 has a SecurityResult, and the traffic after 
 TEST_CASE("golden: Xvnc None in 3.7 has no SecurityResult, the success is implied") {
   const auto obs = observe_every_split(load_transcript("tigervnc_none_37.hex"));
   CHECK(obs.events == Strings{server38, "client-version 3.7 RFB 003.007", "types-offered 1", "type-chosen 1", "auth ok",
-                              "client-init shared", init});
+                              "client-init shared", golden_init});
   CHECK(obs.finished);
 }
 
 TEST_CASE("golden: Xvnc None in 3.3 is the server's single u32 type") {
   const auto obs = observe_every_split(load_transcript("tigervnc_none_33.hex"));
   CHECK(obs.events == Strings{server38, "client-version 3.3 RFB 003.003", "types-offered 1", "type-chosen 1", "auth ok",
-                              "client-init shared", init});
+                              "client-init shared", golden_init});
   CHECK(obs.finished);
   CHECK(obs.summary.rfind("version=3.3 type=1 ", 0) == 0);
 }
@@ -45,7 +44,7 @@ TEST_CASE("golden: Xvnc VncAuth succeeds in 3.3, 3.7 and 3.8") {
     INFO(file);
     const auto obs = observe_every_split(load_transcript(file));
     CHECK(obs.events ==
-          Strings{server38, client, "types-offered 2", "type-chosen 2", "auth ok", "client-init shared", init});
+          Strings{server38, client, "types-offered 2", "type-chosen 2", "auth ok", "client-init shared", golden_init});
     CHECK(obs.finished);
     CHECK(obs.summary.find("name=VncAuth") != std::string::npos);
   }
@@ -77,7 +76,8 @@ TEST_CASE("golden: Xvnc VeNCrypt/TLSVnc is opaque once TLS starts") {
 TEST_CASE("golden: Xvnc VeNCrypt with the VncAuth subtype proceeds like VncAuth") {
   const auto obs = observe_every_split(load_transcript("tigervnc_vencrypt_vncauth.hex"));
   CHECK(obs.events == Strings{server38, "client-version 3.8 RFB 003.008", "types-offered 19,2", "type-chosen 19",
-                              "vencrypt-offered 258,2", "vencrypt-chosen 2", "auth ok", "client-init shared", init});
+                              "vencrypt-offered 258,2", "vencrypt-chosen 2", "auth ok", "client-init shared",
+                              golden_init});
   CHECK(obs.finished);
   CHECK(obs.summary.find("name=VeNCrypt/VncAuth") != std::string::npos);
 }
@@ -108,16 +108,9 @@ TEST_CASE("golden: a blacklisting Xvnc answers 3.3 and refuses with its reason")
 // (captured by running TLS in the capture script itself).
 namespace {
 
-constexpr auto terminated = vhm::rfb::TlsVisibility::terminated;
-
 Strings vencrypt_head(const std::string& types, const std::string& offered, const std::string& chosen) {
   return {server38, "client-version 3.8 RFB 003.008", "types-offered " + types, "type-chosen 19",
           "vencrypt-offered " + offered, "vencrypt-chosen " + chosen, "tls-starts " + chosen};
-}
-
-Strings with(Strings a, const Strings& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 }  // namespace
@@ -125,7 +118,7 @@ Strings with(Strings a, const Strings& b) {
 TEST_CASE("golden: Xvnc TLSVnc seen from inside TLS: success, and opaque when not terminated") {
   const auto t = load_transcript("tigervnc_tlsvnc_inner_ok.hex");
   auto obs = observe_every_split(t, {}, terminated);
-  CHECK(obs.events == with(vencrypt_head("19,2", "258,2", "258"), {"auth ok", "client-init shared", init}));
+  CHECK(obs.events == with(vencrypt_head("19,2", "258,2", "258"), {"auth ok", "client-init shared", golden_init}));
   CHECK(obs.finished);
   CHECK(obs.summary == "version=3.8 type=19 vencrypt=258 name=VeNCrypt/TLSVnc user= size=64x48 desktop=vhm golden "
                        "shared=1");
@@ -143,7 +136,7 @@ TEST_CASE("golden: Xvnc TLSVnc failure inside TLS carries the reason") {
 
 TEST_CASE("golden: Xvnc X509None sends a SecurityResult inside TLS") {
   const auto obs = observe_every_split(load_transcript("tigervnc_x509none_inner.hex"), {}, terminated);
-  CHECK(obs.events == with(vencrypt_head("19", "260,259", "260"), {"auth ok", "client-init shared", init}));
+  CHECK(obs.events == with(vencrypt_head("19", "260,259", "260"), {"auth ok", "client-init shared", golden_init}));
   CHECK(obs.finished);
   CHECK(obs.summary.find("name=VeNCrypt/X509None ") != std::string::npos);
 }

@@ -7,54 +7,52 @@
 
 using namespace vhm::rfb;
 using namespace vhm::rfb::test;
-using Strings = std::vector<std::string>;
 
 namespace {
 
-Bytes filled(std::size_t n, char c) { return Bytes(n, static_cast<std::uint8_t>(c)); }
-
-const Bytes server_key = cat(filled(8, 'G'), filled(8, 'M'), filled(8, 'S'));
-const Bytes client_answer = cat(filled(8, 'C'), filled(256, 'U'), filled(64, 'W'));
+const Bytes mslogon_server_key = cat(filled(8, 'G'), filled(8, 'M'), filled(8, 'S'));
+const Bytes mslogon_client_answer = cat(filled(8, 'C'), filled(256, 'U'), filled(64, 'W'));
 
 Transcript mslogon_chosen(const std::string& client_version = "RFB 003.008\n") {
   return Transcript{}.s("RFB 003.008\n").c(client_version).s(u8(2), u8(113), u8(2)).c(u8(113));
 }
 
-Strings head(const std::string& minor = "8") {
+Strings mslogon_head(const std::string& minor = "8") {
   return {"server-version 3.8 RFB 003.008", "client-version 3." + minor + " RFB 003.00" + minor,
           "types-offered 113,2", "type-chosen 113"};
-}
-
-Strings with(Strings a, const Strings& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 }  // namespace
 
 TEST_CASE("mslogon2: success, the user stays encrypted") {
-  const auto t = mslogon_chosen().s(server_key).c(client_answer).s(u32(0)).c(u8(0)).s(server_init(1280, 800, "win"));
+  const auto t = mslogon_chosen()
+                     .s(mslogon_server_key)
+                     .c(mslogon_client_answer)
+                     .s(u32(0))
+                     .c(u8(0))
+                     .s(server_init(1280, 800, "win"));
   const auto obs = observe_every_split(t);
-  CHECK(obs.events == with(head(), {"auth ok", "client-init exclusive", "server-init 1280x800 win"}));
+  CHECK(obs.events == with(mslogon_head(), {"auth ok", "client-init exclusive", "server-init 1280x800 win"}));
   CHECK(obs.finished);
   CHECK(obs.summary == "version=3.8 type=113 vencrypt=0 name=MSLogonII user= size=1280x800 desktop=win shared=0");
 }
 
 TEST_CASE("mslogon2: a failure carries the reason in 3.8, none in 3.7") {
-  auto obs = observe_every_split(mslogon_chosen().s(server_key).c(client_answer).s(u32(1), rfb_string("denied")));
-  CHECK(obs.events == with(head(), {"auth failed: denied"}));
+  auto obs = observe_every_split(
+      mslogon_chosen().s(mslogon_server_key).c(mslogon_client_answer).s(u32(1), rfb_string("denied")));
+  CHECK(obs.events == with(mslogon_head(), {"auth failed: denied"}));
   CHECK(obs.finished);
 
-  obs = observe_every_split(mslogon_chosen("RFB 003.007\n").s(server_key).c(client_answer).s(u32(1)));
-  CHECK(obs.events == with(head("7"), {"auth failed"}));
+  obs = observe_every_split(mslogon_chosen("RFB 003.007\n").s(mslogon_server_key).c(mslogon_client_answer).s(u32(1)));
+  CHECK(obs.events == with(mslogon_head("7"), {"auth failed"}));
 }
 
 TEST_CASE("mslogon2: an UltraVNC 3.3-style handshake names the type as a u32") {
   const auto t = Transcript{}
                      .s("RFB 003.004\n")
                      .c("RFB 003.004\n")
-                     .s(u32(113), server_key)
-                     .c(client_answer)
+                     .s(u32(113), mslogon_server_key)
+                     .c(mslogon_client_answer)
                      .s(u32(0))
                      .c(u8(1))
                      .s(server_init(4, 4, "ultra"));
@@ -64,19 +62,19 @@ TEST_CASE("mslogon2: an UltraVNC 3.3-style handshake names the type as a u32") {
 }
 
 TEST_CASE("mslogon2: malformed input: an unknown SecurityResult, too many attempts") {
-  auto obs = observe_every_split(mslogon_chosen().s(server_key).c(client_answer).s(u32(0x00010002)));
+  auto obs = observe_every_split(mslogon_chosen().s(mslogon_server_key).c(mslogon_client_answer).s(u32(0x00010002)));
   CHECK(obs.error == "server sent an unknown SecurityResult 65538");
 
-  obs = observe_every_split(mslogon_chosen().s(server_key).c(client_answer).s(u32(2)));
-  CHECK(obs.events == with(head(), {"auth failed: too many authentication attempts"}));
+  obs = observe_every_split(mslogon_chosen().s(mslogon_server_key).c(mslogon_client_answer).s(u32(2)));
+  CHECK(obs.events == with(mslogon_head(), {"auth failed: too many authentication attempts"}));
 }
 
 TEST_CASE("mslogon2: the SecurityResult is due only after the whole 328-byte answer") {
   HandshakeParser parser;
-  const auto before = mslogon_chosen().s(server_key);
+  const auto before = mslogon_chosen().s(mslogon_server_key);
   for (const auto& seg : before.segments) parser.feed(seg.direction, seg.bytes);
-  parser.feed(Direction::client_to_server, Bytes(client_answer.begin(), client_answer.end() - 1));
+  parser.feed(Direction::client_to_server, Bytes(mslogon_client_answer.begin(), mslogon_client_answer.end() - 1));
   CHECK_FALSE(parser.awaiting_security_result());
-  parser.feed(Direction::client_to_server, Bytes{client_answer.back()});
+  parser.feed(Direction::client_to_server, Bytes{mslogon_client_answer.back()});
   CHECK(parser.awaiting_security_result());
 }

@@ -7,11 +7,8 @@
 
 using namespace vhm::rfb;
 using namespace vhm::rfb::test;
-using Strings = std::vector<std::string>;
 
 namespace {
-
-Bytes filled(std::size_t n, char c) { return Bytes(n, static_cast<std::uint8_t>(c)); }
 
 Bytes rsa_key(std::uint32_t bits, char c) {
   const std::size_t bytes = (bits + 7) / 8;
@@ -46,14 +43,9 @@ Transcript ra2ne_authenticated(Keys keys = {}, const std::string& client_version
       .c(record(2 + 5 + 8, 'K'));
 }
 
-Strings head(const std::string& minor = "8") {
+Strings ra2ne_head(const std::string& minor = "8") {
   return {"server-version 3.8 RFB 003.008", "client-version 3." + minor + " RFB 003.00" + minor,
           "types-offered 6,5,2", "type-chosen 6"};
-}
-
-Strings with(Strings a, const Strings& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 const std::string hidden = "auth unknown: result hidden by RA2ne";
@@ -63,25 +55,25 @@ const std::string hidden = "auth unknown: result hidden by RA2ne";
 TEST_CASE("ra2ne: success is read from the plaintext SecurityResult") {
   const auto t = ra2ne_authenticated().s(u32(0)).c(u8(1)).s(server_init(1920, 1200, "tiger"));
   const auto obs = observe_every_split(t);
-  CHECK(obs.events == with(head(), {"auth ok", "client-init shared", "server-init 1920x1200 tiger"}));
+  CHECK(obs.events == with(ra2ne_head(), {"auth ok", "client-init shared", "server-init 1920x1200 tiger"}));
   CHECK(obs.finished);
   CHECK(obs.summary == "version=3.8 type=6 vencrypt=0 name=RA2ne user= size=1920x1200 desktop=tiger shared=1");
 }
 
 TEST_CASE("ra2ne: a failure carries the reason in 3.8, none in 3.7") {
   auto obs = observe_every_split(ra2ne_authenticated().s(u32(1), rfb_string("Authentication failed")));
-  CHECK(obs.events == with(head(), {"auth failed: Authentication failed"}));
+  CHECK(obs.events == with(ra2ne_head(), {"auth failed: Authentication failed"}));
   CHECK(obs.finished);
 
   obs = observe_every_split(ra2ne_authenticated({}, "RFB 003.007\n").s(u32(1)));
-  CHECK(obs.events == with(head("7"), {"auth failed"}));
+  CHECK(obs.events == with(ra2ne_head("7"), {"auth failed"}));
 }
 
 TEST_CASE("ra2ne: key sizes that are not whole bytes, and the largest key") {
   for (const Keys keys : {Keys{1025, 8192}, Keys{8192, 2047}, Keys{1024, 1024}}) {
     INFO(keys.server_bits << "/" << keys.client_bits);
     const auto obs = observe_every_split(ra2ne_authenticated(keys).s(u32(0)));
-    CHECK(obs.events == with(head(), {"auth ok"}));
+    CHECK(obs.events == with(ra2ne_head(), {"auth ok"}));
   }
 }
 
@@ -129,7 +121,7 @@ TEST_CASE("ra2ne: a layout TigerVNC would not send reports the result as hidden,
   for (const auto& [name, t] : cases) {
     INFO(name);
     const auto obs = observe_every_split(t);
-    CHECK(obs.events == with(head(), {hidden}));
+    CHECK(obs.events == with(ra2ne_head(), {hidden}));
     CHECK(obs.finished);
     CHECK_FALSE(obs.failed);
   }

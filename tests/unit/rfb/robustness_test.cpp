@@ -13,7 +13,6 @@ using namespace vhm::rfb::test;
 
 namespace {
 
-Bytes filled(std::size_t n, char c) { return Bytes(n, static_cast<std::uint8_t>(c)); }
 Bytes capability_none() { return capability(1, "STDV", "NOAUTH__"); }
 Bytes capability_unix() { return capability(129, "TGHT", "ULGNAUTH"); }
 

@@ -6,12 +6,8 @@
 
 using namespace vhm::rfb;
 using namespace vhm::rfb::test;
-using Strings = std::vector<std::string>;
 
 namespace {
-
-const Bytes challenge = text("CHALLENGE-abcdef");  // 16 bytes, easy to spot if it ever leaked
-const Bytes response = text("RESPONSE-0123456");
 
 const std::string v38 = "RFB 003.008\n", v37 = "RFB 003.007\n", v33 = "RFB 003.003\n";
 

@@ -6,13 +6,8 @@
 
 using namespace vhm::rfb;
 using namespace vhm::rfb::test;
-using Strings = std::vector<std::string>;
 
 namespace {
-
-const std::string password = "hunter2-PASSWORD";
-const Bytes challenge = text("CHALLENGE-abcdef");
-const Bytes response = text("RESPONSE-0123456");
 
 const Bytes no_tunnel = capability(0, "TGHT", "NOTUNNEL");
 const Bytes cap_none = capability(1, "STDV", "NOAUTH__");
@@ -32,14 +27,9 @@ Transcript tight_start(const std::string& version = "RFB 003.008\n") {
   return Transcript{}.s("RFB 003.008\n").c(version).s(u8(2), u8(2), u8(16)).c(u8(16));
 }
 
-Strings head(const std::string& minor = "8") {
+Strings tight_head(const std::string& minor = "8") {
   return {"server-version 3.8 RFB 003.008", "client-version 3." + minor + " RFB 003.00" + minor, "types-offered 2,16",
           "type-chosen 16"};
-}
-
-Strings with(Strings a, const Strings& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 }  // namespace
@@ -49,7 +39,7 @@ TEST_CASE("tight: no tunnels, VncAuth, and the interaction capabilities are cons
   const Bytes init = tight_server_init();
   t.s(init, text("\x00\x00\x00\x01 framebuffer update bytes"));
   const auto obs = observe_every_split(t);
-  CHECK(obs.events == with(head(), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
+  CHECK(obs.events == with(tight_head(), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
   CHECK(obs.finished);
   CHECK(obs.summary.find("type=16 vencrypt=0 name=Tight ") != std::string::npos);
 
@@ -80,7 +70,7 @@ TEST_CASE("tight: a NOTUNNEL tunnel and Unix login: the user is visible, the pas
           .s(tight_server_init());
   const auto obs = observe_every_split(t);
   CHECK(obs.events ==
-        with(head(), {"user alice", "auth ok", "client-init exclusive", "server-init 1280x1024 tight desk"}));
+        with(tight_head(), {"user alice", "auth ok", "client-init exclusive", "server-init 1280x1024 tight desk"}));
   CHECK(obs.finished);
   CHECK(obs.summary.find("user=alice ") != std::string::npos);
   CHECK_FALSE(mentions(obs, "hunter2"));
@@ -92,22 +82,22 @@ TEST_CASE("tight: Unix login failure in 3.8 carries the reason, the password sta
                      .c(u32(129), u32(3), u32(static_cast<std::uint32_t>(password.size())), text("bob"), text(password))
                      .s(u32(1), rfb_string("Unix login failed"));
   const auto obs = observe_every_split(t);
-  CHECK(obs.events == with(head(), {"user bob", "auth failed: Unix login failed"}));
+  CHECK(obs.events == with(tight_head(), {"user bob", "auth failed: Unix login failed"}));
   CHECK_FALSE(mentions(obs, "hunter2"));
 }
 
 TEST_CASE("tight: no authentication capabilities means None (SecurityResult only in 3.8)") {
   auto obs = observe_every_split(tight_start("RFB 003.007\n").s(u32(0), u32(0)).c(u8(1)).s(tight_server_init()));
-  CHECK(obs.events == with(head("7"), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
+  CHECK(obs.events == with(tight_head("7"), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
   CHECK(obs.finished);
 
   obs = observe_every_split(tight_start().s(u32(0), u32(0), u32(0)).c(u8(1)).s(tight_server_init()));
-  CHECK(obs.events == with(head(), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
+  CHECK(obs.events == with(tight_head(), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
 
   // Chosen explicitly: same rule.
   obs = observe_every_split(
       tight_start("RFB 003.007\n").s(u32(0), u32(1), cap_none).c(u32(1), u8(1)).s(tight_server_init()));
-  CHECK(obs.events == with(head("7"), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
+  CHECK(obs.events == with(tight_head("7"), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
 }
 
 TEST_CASE("tight: choices the server did not offer are errors; a real tunnel or unknown auth is opaque") {
@@ -118,11 +108,11 @@ TEST_CASE("tight: choices the server did not offer are errors; a real tunnel or 
   CHECK(obs.error == "client chose Tight authentication 129, which the server did not offer (offered: 1, 2)");
 
   obs = observe_every_split(tight_start().s(u32(1), capability(1, "SICR", "SCHANNEL")).c(u32(1), text("encrypted")));
-  CHECK(obs.events == with(head(), {"auth unknown"}));
+  CHECK(obs.events == with(tight_head(), {"auth unknown"}));
   CHECK(obs.finished);
 
   obs = observe_every_split(tight_start().s(u32(0), u32(1), capability(20, "GTKV", "SASL____")).c(u32(20)));
-  CHECK(obs.events == with(head(), {"auth unknown"}));
+  CHECK(obs.events == with(tight_head(), {"auth unknown"}));
   CHECK(obs.finished);
 }
 
@@ -156,13 +146,13 @@ TEST_CASE("tight: Unix login lengths are checked before the bytes are awaited") 
 TEST_CASE("tight: VncAuth failure in 3.8 carries the reason; None chosen explicitly in 3.8 has a result") {
   const auto vnc_auth = tight_start().s(u32(0), u32(2), cap_none, cap_vnc).c(u32(2)).s(challenge).c(response);
   auto obs = observe_every_split(Transcript(vnc_auth).s(u32(1), rfb_string("bad password")));
-  CHECK(obs.events == with(head(), {"auth failed: bad password"}));
+  CHECK(obs.events == with(tight_head(), {"auth failed: bad password"}));
   CHECK(obs.finished);
   CHECK_FALSE(mentions(obs, "CHALLENGE"));
 
   obs = observe_every_split(
       tight_start().s(u32(0), u32(2), cap_none, cap_vnc).c(u32(1)).s(u32(0)).c(u8(1)).s(tight_server_init()));
-  CHECK(obs.events == with(head(), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
+  CHECK(obs.events == with(tight_head(), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
 }
 
 TEST_CASE("tight: the VeNCrypt capability continues as VeNCrypt, and ServerInit keeps the Tight lists") {
@@ -178,8 +168,8 @@ TEST_CASE("tight: the VeNCrypt capability continues as VeNCrypt, and ServerInit 
                      .c(u8(1))
                      .s(tight_server_init());
   const auto obs = observe_every_split(t);
-  CHECK(obs.events == with(head(), {"vencrypt-offered 256,259", "vencrypt-chosen 256", "user eve", "auth ok",
-                                    "client-init shared", "server-init 1280x1024 tight desk"}));
+  CHECK(obs.events == with(tight_head(), {"vencrypt-offered 256,259", "vencrypt-chosen 256", "user eve", "auth ok",
+                                          "client-init shared", "server-init 1280x1024 tight desk"}));
   CHECK(obs.finished);
   CHECK(obs.summary.find("type=16 vencrypt=256 ") != std::string::npos);
   CHECK_FALSE(mentions(obs, "hunter2"));
@@ -190,7 +180,7 @@ TEST_CASE("tight: External and SASL authentication are not guessed: result unkno
     const std::uint32_t code = cap[3];
     INFO(code);
     const auto obs = observe_every_split(tight_start().s(u32(0), u32(1), cap).c(u32(code), u32(5), text("bytes")));
-    CHECK(obs.events == with(head(), {"auth unknown"}));
+    CHECK(obs.events == with(tight_head(), {"auth unknown"}));
     CHECK(obs.finished);
   }
 }
@@ -207,6 +197,6 @@ TEST_CASE("tight: NOTUNNEL is accepted when a server forgets to list it (Siemens
                      .c(u8(1))
                      .s(tight_server_init());
   const auto obs = observe_every_split(t);
-  CHECK(obs.events == with(head(), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
+  CHECK(obs.events == with(tight_head(), {"auth ok", "client-init shared", "server-init 1280x1024 tight desk"}));
   CHECK_FALSE(obs.failed);
 }

@@ -8,14 +8,8 @@
 
 using namespace vhm::rfb;
 using namespace vhm::rfb::test;
-using Strings = std::vector<std::string>;
 
 namespace {
-
-constexpr auto terminated = TlsVisibility::terminated;
-const std::string password = "hunter2-PASSWORD";
-const Bytes challenge = text("CHALLENGE-abcdef");
-const Bytes response = text("RESPONSE-0123456");
 
 // Up to and including the server's TLS ack for `subtype`.
 Transcript tls_started(std::uint32_t subtype, const std::string& client_version = "RFB 003.008\n") {
@@ -25,21 +19,11 @@ Transcript tls_started(std::uint32_t subtype, const std::string& client_version 
   return t;
 }
 
-Strings head(std::uint32_t subtype, const std::string& minor = "8") {
+Strings tls_head(std::uint32_t subtype, const std::string& minor = "8") {
   const std::string s = std::to_string(subtype);
   return {"server-version 3.8 RFB 003.008", "client-version 3." + minor + " RFB 003.00" + minor,
           "types-offered 19,2", "type-chosen 19", "vencrypt-offered " + s + ",2", "vencrypt-chosen " + s,
           "tls-starts " + s};
-}
-
-Strings with(Strings a, const Strings& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-Bytes plain_credentials(const std::string& user, const std::string& pass) {
-  return cat(u32(static_cast<std::uint32_t>(user.size())), u32(static_cast<std::uint32_t>(pass.size())), text(user),
-             text(pass));
 }
 
 }  // namespace
@@ -49,7 +33,7 @@ TEST_CASE("tls terminated: TLSVnc success inside TLS, then ClientInit and Server
     INFO(subtype);
     const auto t = tls_started(subtype).s(challenge).c(response).s(u32(0)).c(u8(1)).s(server_init(800, 600, "inner"));
     const auto obs = observe_every_split(t, {}, terminated);
-    CHECK(obs.events == with(head(subtype), {"auth ok", "client-init shared", "server-init 800x600 inner"}));
+    CHECK(obs.events == with(tls_head(subtype), {"auth ok", "client-init shared", "server-init 800x600 inner"}));
     CHECK(obs.finished);
     CHECK(obs.summary.find("name=VeNCrypt/" + vencrypt_subtype_name(subtype) + " ") != std::string::npos);
     CHECK_FALSE(mentions(obs, "CHALLENGE"));
@@ -60,7 +44,7 @@ TEST_CASE("tls terminated: TLSVnc success inside TLS, then ClientInit and Server
 TEST_CASE("tls terminated: TLSVnc failure carries the server's reason (3.8)") {
   const auto t = tls_started(258).s(challenge).c(response).s(u32(1), rfb_string("Authentication failure"));
   const auto obs = observe_every_split(t, {}, terminated);
-  CHECK(obs.events == with(head(258), {"auth failed: Authentication failure"}));
+  CHECK(obs.events == with(tls_head(258), {"auth failed: Authentication failure"}));
   CHECK(obs.finished);
   CHECK_FALSE(obs.failed);
 }
@@ -74,14 +58,14 @@ TEST_CASE("tls terminated: TLSPlain and X509Plain show the user, never the passw
                         .c(u8(0))
                         .s(server_init(1024, 768, "plain inside"));
     auto obs = observe_every_split(ok, {}, terminated);
-    CHECK(obs.events ==
-          with(head(subtype), {"user carol", "auth ok", "client-init exclusive", "server-init 1024x768 plain inside"}));
+    CHECK(obs.events == with(tls_head(subtype),
+                             {"user carol", "auth ok", "client-init exclusive", "server-init 1024x768 plain inside"}));
     CHECK(obs.summary.find("user=carol ") != std::string::npos);
     CHECK_FALSE(mentions(obs, "hunter2"));
 
     const auto bad = tls_started(subtype).c(plain_credentials("mallory", password)).s(u32(1), rfb_string("denied"));
     obs = observe_every_split(bad, {}, terminated);
-    CHECK(obs.events == with(head(subtype), {"user mallory", "auth failed: denied"}));
+    CHECK(obs.events == with(tls_head(subtype), {"user mallory", "auth failed: denied"}));
     CHECK_FALSE(mentions(obs, "hunter2"));
   }
 }
@@ -91,16 +75,16 @@ TEST_CASE("tls terminated: X509None and TLSNone have a SecurityResult, in 3.7 to
     INFO(subtype);
     auto obs = observe_every_split(tls_started(subtype).s(u32(0)).c(u8(1)).s(server_init(5, 6, "x509 none")), {},
                                    terminated);
-    CHECK(obs.events == with(head(subtype), {"auth ok", "client-init shared", "server-init 5x6 x509 none"}));
+    CHECK(obs.events == with(tls_head(subtype), {"auth ok", "client-init shared", "server-init 5x6 x509 none"}));
     CHECK(obs.finished);
 
     // Unlike plain None, the SecurityResult is there before 3.8 as well; a
     // 3.7 failure has no reason string.
     obs = observe_every_split(tls_started(subtype, "RFB 003.007\n").s(u32(1)), {}, terminated);
-    CHECK(obs.events == with(head(subtype, "7"), {"auth failed"}));
+    CHECK(obs.events == with(tls_head(subtype, "7"), {"auth failed"}));
     obs = observe_every_split(tls_started(subtype, "RFB 003.007\n").s(u32(0)).c(u8(1)).s(server_init(5, 6, "d")), {},
                               terminated);
-    CHECK(obs.events == with(head(subtype, "7"), {"auth ok", "client-init shared", "server-init 5x6 d"}));
+    CHECK(obs.events == with(tls_head(subtype, "7"), {"auth ok", "client-init shared", "server-init 5x6 d"}));
   }
 }
 
@@ -121,7 +105,7 @@ TEST_CASE("tls terminated: SASL and Ident inside TLS are not followed") {
   for (const std::uint32_t subtype : {263u, 264u, 266u, 267u}) {
     INFO(subtype);
     const auto obs = observe_every_split(tls_started(subtype).c(u32(4), text("sasl")), {}, terminated);
-    CHECK(obs.events == with(head(subtype), {"auth unknown"}));
+    CHECK(obs.events == with(tls_head(subtype), {"auth unknown"}));
     CHECK(obs.finished);
   }
 }
@@ -139,7 +123,7 @@ TEST_CASE("tls terminated: opaque (the default) is unchanged by what follows the
   const auto by_default = observe_every_split(t);
   const auto opaque = observe_every_split(t, {}, TlsVisibility::opaque);
   CHECK(by_default == opaque);
-  CHECK(opaque.events == with(head(258), {"auth unknown"}));
+  CHECK(opaque.events == with(tls_head(258), {"auth unknown"}));
   CHECK(opaque.finished);
   CHECK(opaque.summary.find("size=0x0 ") != std::string::npos);  // nothing after the ack was read
 }

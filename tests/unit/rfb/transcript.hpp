@@ -53,6 +53,21 @@ Bytes cat(const Parts&... parts) {
   return out;
 }
 
+// `n` bytes of `c` (stand-ins for keys, encrypted data and the like).
+inline Bytes filled(std::size_t n, char c) { return Bytes(n, static_cast<std::uint8_t>(c)); }
+
+// VeNCrypt Plain credentials: u32 user length, u32 password length, user, password.
+inline Bytes plain_credentials(const std::string& user, const std::string& pass) {
+  return cat(u32(static_cast<std::uint32_t>(user.size())), u32(static_cast<std::uint32_t>(pass.size())), text(user),
+             text(pass));
+}
+
+// VNC authentication's 16-byte challenge and response, easy to spot if they
+// ever leaked into an event, and a password to look for the same way.
+inline const Bytes challenge = text("CHALLENGE-abcdef");
+inline const Bytes response = text("RESPONSE-0123456");
+inline const std::string password = "hunter2-PASSWORD";
+
 // Reads a tests/data/rfb/*.hex file (see the README there).
 Transcript load_transcript(const std::string& name);
 
@@ -65,6 +80,15 @@ struct Observed {
   std::string summary;  // describe() of the final summary
   bool operator==(const Observed&) const = default;
 };
+
+// Expected events, as describe() writes them.
+using Strings = std::vector<std::string>;
+
+// `a` followed by `b`.
+inline Strings with(Strings a, const Strings& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
 
 std::string describe(const Event& event);
 std::string describe(const Summary& summary);
@@ -89,6 +113,9 @@ FeedPlan random_interleaving(const Transcript& transcript, unsigned seed);
 // Feeds one plan to a fresh parser, checking per-feed invariants on the way.
 Observed run_plan(const std::vector<Segment>& feeds, const Limits& limits = {},
                   TlsVisibility tls = TlsVisibility::opaque);
+
+// Shorthand for the TLS-terminating runs.
+inline constexpr auto terminated = TlsVisibility::terminated;
 
 // Runs every feed plan, CHECKs each against the first (whole segments), and
 // returns that reference result. With TlsVisibility::terminated the bytes after

@@ -6,11 +6,8 @@
 
 using namespace vhm::rfb;
 using namespace vhm::rfb::test;
-using Strings = std::vector<std::string>;
 
 namespace {
-
-const std::string password = "hunter2-PASSWORD";
 
 // Up to the subtype list; the client has not chosen yet.
 Transcript offering(std::vector<std::uint32_t> subtypes, const std::string& client_version = "RFB 003.008\n") {
@@ -21,19 +18,9 @@ Transcript offering(std::vector<std::uint32_t> subtypes, const std::string& clie
   return t;
 }
 
-Strings head(const std::string& offered, const std::string& minor = "8") {
+Strings offered_head(const std::string& offered, const std::string& minor = "8") {
   return {"server-version 3.8 RFB 003.008", "client-version 3." + minor + " RFB 003.00" + minor, "types-offered 19",
           "type-chosen 19", "vencrypt-offered " + offered};
-}
-
-Strings with(Strings a, const Strings& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-Bytes plain_credentials(const std::string& user, const std::string& pass) {
-  return cat(u32(static_cast<std::uint32_t>(user.size())), u32(static_cast<std::uint32_t>(pass.size())), text(user),
-             text(pass));
 }
 
 }  // namespace
@@ -45,8 +32,8 @@ TEST_CASE("vencrypt: Plain shows the user, skips the password, then a normal Sec
                      .c(u8(1))
                      .s(server_init(1920, 1080, "plain desk"));
   const auto obs = observe_every_split(t);
-  CHECK(obs.events == with(head("256,259"), {"vencrypt-chosen 256", "user carol", "auth ok", "client-init shared",
-                                             "server-init 1920x1080 plain desk"}));
+  CHECK(obs.events == with(offered_head("256,259"), {"vencrypt-chosen 256", "user carol", "auth ok",
+                                                     "client-init shared", "server-init 1920x1080 plain desk"}));
   CHECK(obs.finished);
   CHECK(obs.summary ==
         "version=3.8 type=19 vencrypt=256 name=VeNCrypt/Plain user=carol size=1920x1080 "
@@ -57,7 +44,7 @@ TEST_CASE("vencrypt: Plain shows the user, skips the password, then a normal Sec
 TEST_CASE("vencrypt: Ident shows the user, then a SecurityResult") {
   const auto t = offering({265}).c(u32(265), u32(4), text("dave")).s(u32(1), rfb_string("not allowed"));
   const auto obs = observe_every_split(t);
-  CHECK(obs.events == with(head("265"), {"vencrypt-chosen 265", "user dave", "auth failed: not allowed"}));
+  CHECK(obs.events == with(offered_head("265"), {"vencrypt-chosen 265", "user dave", "auth failed: not allowed"}));
   CHECK(obs.summary.find("name=VeNCrypt/Ident user=dave ") != std::string::npos);
 }
 
@@ -67,7 +54,8 @@ TEST_CASE("vencrypt: TLS and X509 subtypes announce TLS and are opaque once the 
     const auto obs = observe_every_split(offering({subtype, 2}).c(u32(subtype)).s(u8(1), Bytes{0x16, 0x03, 0x03}));
     const std::string offered = std::to_string(subtype) + ",2";
     const std::string chosen = std::to_string(subtype);
-    CHECK(obs.events == with(head(offered), {"vencrypt-chosen " + chosen, "tls-starts " + chosen, "auth unknown"}));
+    CHECK(obs.events ==
+          with(offered_head(offered), {"vencrypt-chosen " + chosen, "tls-starts " + chosen, "auth unknown"}));
     CHECK(obs.finished);
     CHECK(obs.summary.find("name=VeNCrypt/" + vencrypt_subtype_name(subtype) + " ") != std::string::npos);
   }
@@ -77,26 +65,27 @@ TEST_CASE("vencrypt: TLS and X509 subtypes announce TLS and are opaque once the 
 
 TEST_CASE("vencrypt: the None and VncAuth subtypes proceed exactly like those types") {
   auto obs = observe_every_split(offering({1}).c(u32(1)).s(u32(0)).c(u8(0)).s(server_init(2, 2, "n")));
-  CHECK(obs.events == with(head("1"), {"vencrypt-chosen 1", "auth ok", "client-init exclusive", "server-init 2x2 n"}));
+  CHECK(obs.events ==
+        with(offered_head("1"), {"vencrypt-chosen 1", "auth ok", "client-init exclusive", "server-init 2x2 n"}));
   CHECK(obs.summary.find("name=VeNCrypt/None ") != std::string::npos);
 
   // 3.7: None has no SecurityResult, inside VeNCrypt too.
   obs = observe_every_split(offering({1}, "RFB 003.007\n").c(u32(1)).c(u8(0)).s(server_init(2, 2, "n")));
   CHECK(obs.events ==
-        with(head("1", "7"), {"vencrypt-chosen 1", "auth ok", "client-init exclusive", "server-init 2x2 n"}));
+        with(offered_head("1", "7"), {"vencrypt-chosen 1", "auth ok", "client-init exclusive", "server-init 2x2 n"}));
 
   obs = observe_every_split(offering({258, 2})
                                 .c(u32(2))
                                 .s(text("CHALLENGE-abcdef"))
                                 .c(text("RESPONSE-0123456"))
                                 .s(u32(1), rfb_string("Authentication failure")));
-  CHECK(obs.events == with(head("258,2"), {"vencrypt-chosen 2", "auth failed: Authentication failure"}));
+  CHECK(obs.events == with(offered_head("258,2"), {"vencrypt-chosen 2", "auth failed: Authentication failure"}));
   CHECK_FALSE(mentions(obs, "CHALLENGE"));
 }
 
 TEST_CASE("vencrypt: an unknown subtype is opaque") {
   const auto obs = observe_every_split(offering({1000}).c(u32(1000), text("?")));
-  CHECK(obs.events == with(head("1000"), {"vencrypt-chosen 1000", "auth unknown"}));
+  CHECK(obs.events == with(offered_head("1000"), {"vencrypt-chosen 1000", "auth unknown"}));
   CHECK(obs.summary.find("name=VeNCrypt/subtype-1000 ") != std::string::npos);
 }
 

@@ -7,12 +7,8 @@
 
 using namespace vhm::rfb;
 using namespace vhm::rfb::test;
-using Strings = std::vector<std::string>;
 
 namespace {
-
-const Bytes challenge = text("CHALLENGE-abcdef");
-const Bytes response = text("RESPONSE-0123456");
 
 // As the xvp proxy offers it: VNC authentication and xvp.
 Transcript xvp_chosen(const std::string& client_version = "RFB 003.008\n") {
@@ -24,14 +20,9 @@ Bytes names(const std::string& user, const std::string& target) {
              text(target));
 }
 
-Strings head(const std::string& minor = "8") {
+Strings xvp_head(const std::string& minor = "8") {
   return {"server-version 3.8 RFB 003.008", "client-version 3." + minor + " RFB 003.00" + minor, "types-offered 2,22",
           "type-chosen 22"};
-}
-
-Strings with(Strings a, const Strings& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 }  // namespace
@@ -45,7 +36,8 @@ TEST_CASE("xvp: user and target are visible, then VNC authentication succeeds") 
                      .c(u8(1))
                      .s(server_init(1024, 768, "xen console"));
   const auto obs = observe_every_split(t);
-  CHECK(obs.events == with(head(), {"user root", "auth ok", "client-init shared", "server-init 1024x768 xen console"}));
+  CHECK(obs.events ==
+        with(xvp_head(), {"user root", "auth ok", "client-init shared", "server-init 1024x768 xen console"}));
   CHECK(obs.finished);
   CHECK(obs.summary ==
         "version=3.8 type=22 vencrypt=0 name=xvp user=root size=1024x768 desktop=xen console shared=1 "
@@ -57,13 +49,13 @@ TEST_CASE("xvp: user and target are visible, then VNC authentication succeeds") 
 TEST_CASE("xvp: a failure carries the reason in 3.8 and none in 3.7") {
   auto obs = observe_every_split(
       xvp_chosen().c(names("alice", "vm1")).s(challenge).c(response).s(u32(1), rfb_string("Authentication failure")));
-  CHECK(obs.events == with(head(), {"user alice", "auth failed: Authentication failure"}));
+  CHECK(obs.events == with(xvp_head(), {"user alice", "auth failed: Authentication failure"}));
   CHECK(obs.finished);
   CHECK(obs.summary.find("user=alice ") != std::string::npos);
   CHECK(obs.summary.find("xvp_target=vm1") != std::string::npos);
 
   obs = observe_every_split(xvp_chosen("RFB 003.007\n").c(names("alice", "vm1")).s(challenge).c(response).s(u32(1)));
-  CHECK(obs.events == with(head("7"), {"user alice", "auth failed"}));
+  CHECK(obs.events == with(xvp_head("7"), {"user alice", "auth failed"}));
 }
 
 TEST_CASE("xvp: empty names are allowed, and the target is UTF-8 bytes as sent") {
@@ -75,7 +67,7 @@ TEST_CASE("xvp: empty names are allowed, and the target is UTF-8 bytes as sent")
                      .c(u8(0))
                      .s(server_init(1, 1, ""));
   const auto obs = observe_every_split(t);
-  CHECK(obs.events == with(head(), {"user ", "auth ok", "client-init exclusive", "server-init 1x1 "}));
+  CHECK(obs.events == with(xvp_head(), {"user ", "auth ok", "client-init exclusive", "server-init 1x1 "}));
   CHECK(obs.summary.find("xvp_target=\xc3\xa9t\xc3\xa9") != std::string::npos);
 }
 
@@ -84,7 +76,7 @@ TEST_CASE("xvp: malformed input: a user over the limit, an unknown SecurityResul
   small.max_user_name_length = 3;
   auto obs = observe_every_split(xvp_chosen().c(names("alice", "vm1")), small);
   CHECK(obs.error == "client sent a user name of 5 bytes (limit 3)");
-  CHECK(obs.events == head());
+  CHECK(obs.events == xvp_head());
 
   obs = observe_every_split(xvp_chosen().c(names("bob", "vm")).s(challenge).c(response).s(u32(5)));
   CHECK(obs.error == "server sent an unknown SecurityResult 5");

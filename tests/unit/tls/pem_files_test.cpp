@@ -5,6 +5,7 @@
 #include "tls/pem_files.hpp"
 
 using namespace vhm::tls;
+using vhm::tls::test::TestPki;
 
 namespace {
 bool contains(const std::optional<std::string>& text, const std::string& part) {
@@ -13,19 +14,19 @@ bool contains(const std::optional<std::string>& text, const std::string& part) {
 }  // namespace
 
 TEST_CASE("pem files: a certificate with its own key passes") {
-  test::TestPki pki;
+  TestPki pki;
   CHECK_FALSE(certificate_and_key_problem(pki.server_cert, pki.server_key));
 }
 
 TEST_CASE("pem files: a key that does not belong to the certificate is named as such") {
-  test::TestPki pki;
+  TestPki pki;
   const auto problem = certificate_and_key_problem(pki.server_cert, pki.stray_key);
   CHECK(contains(problem, pki.stray_key.string() + ": the private key does not belong to the certificate in " +
                               pki.server_cert.string()));
 }
 
 TEST_CASE("pem files: missing, directory, non-PEM and encrypted files are each refused with the file name") {
-  test::TestPki pki;
+  TestPki pki;
   const auto missing = pki.dir / "missing.pem";
   CHECK(contains(certificate_and_key_problem(missing, pki.server_key),
                  "cannot read " + missing.string() + ": No such file or directory"));
@@ -37,7 +38,7 @@ TEST_CASE("pem files: missing, directory, non-PEM and encrypted files are each r
 }
 
 TEST_CASE("pem files: a CA file needs at least one PEM certificate") {
-  test::TestPki pki;
+  TestPki pki;
   CHECK_FALSE(ca_file_problem(pki.ca_cert));
   CHECK(contains(ca_file_problem(pki.not_pem), pki.not_pem.string() + ": no PEM certificate"));
   CHECK(contains(ca_file_problem(pki.server_key), "no PEM certificate"));
