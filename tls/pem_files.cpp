@@ -29,8 +29,16 @@ struct KeyFree {
 
 File open_file(const std::filesystem::path& path, std::string& error) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+  const auto status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) {
     error = "cannot read " + path.string() + ": it is a directory";
+    return nullptr;
+  }
+  // A device or a FIFO (/dev/zero, /dev/stdin) would hang the config check
+  // or the reload reading it (found by fuzzing the config loader); stat does
+  // not block, so ask before opening.
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    error = "cannot read " + path.string() + ": not a regular file";
     return nullptr;
   }
   File file(std::fopen(path.c_str(), "rb"));

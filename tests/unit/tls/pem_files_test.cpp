@@ -1,6 +1,8 @@
 // The load-time checks of the PEM files a listener names.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include "test_pki.hpp"
 #include "tls/pem_files.hpp"
 
@@ -43,4 +45,13 @@ TEST_CASE("pem files: a CA file needs at least one PEM certificate") {
   CHECK(contains(ca_file_problem(pki.not_pem), pki.not_pem.string() + ": no PEM certificate"));
   CHECK(contains(ca_file_problem(pki.server_key), "no PEM certificate"));
   CHECK(contains(ca_file_problem(pki.dir / "nope.pem"), "No such file or directory"));
+}
+
+TEST_CASE("pem files: a device or a FIFO is refused without reading it (it would never end)") {
+  TestPki pki;
+  CHECK(contains(certificate_and_key_problem("/dev/zero", pki.server_key), "/dev/zero: not a regular file"));
+  CHECK(contains(certificate_and_key_problem(pki.server_cert, "/dev/null"), "not a regular file"));
+  const auto fifo = pki.dir / "fifo.pem";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(contains(ca_file_problem(fifo), "fifo.pem: not a regular file"));
 }
