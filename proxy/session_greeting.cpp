@@ -127,14 +127,22 @@ awaitable<bool> Session::join_server_version() {
   // answers 3.3 whatever it normally speaks) is passed on; security types
   // mean the server really speaks this version now, so it is learned and the
   // viewer asked to connect again.
-  auto [write_error, written] = co_await asio::async_write(server_, asio::buffer(theirs), use_tuple);
-  if (write_error) {
-    fail_socket(false, write_error);
-    co_return false;
-  }
   observe(rfb::Direction::client_to_server, theirs);
+  // A blacklisting Xvnc sends its refusal with its version, unasked, and
+  // hangs up: what is already there is read first, so writing to a closed
+  // peer cannot reset the connection and lose the refusal.
+  boost::system::error_code ignored;
+  bool asked = false;
   std::array<std::uint8_t, 512> chunk{};
   while (!closing_) {
+    if (!asked && server_.available(ignored) == 0) {
+      asked = true;
+      auto [write_error, written] = co_await asio::async_write(server_, asio::buffer(theirs), use_tuple);
+      if (write_error) {
+        fail_socket(false, write_error);
+        co_return false;
+      }
+    }
     auto [error, n] = co_await server_.async_read_some(asio::buffer(chunk), use_tuple);
     if (error) {
       fail_socket(false, error);

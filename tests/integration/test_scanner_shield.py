@@ -234,6 +234,24 @@ class ScannerShield(IntegrationTest):
         sessions = wait_session_done(self.events_file, count=2)
         self.assertEqual([records[-1]["reason"] for records in sessions.values()], ["server_closed"] * 2)
 
+    def test_a_real_blacklisting_xvnc_refusal_reaches_the_viewer(self):
+        """Xvnc blacklisted by clients that bypassed the proxy: its unasked
+        3.3 refusal reaches a 3.8 viewer in the viewer's own version."""
+        xvnc = self.start_xvnc(blacklist=True)
+        for _ in range(6):
+            try:
+                scanner_http(xvnc.port)
+            except OSError:
+                pass
+        proxy = self.shielded_proxy(xvnc.target)
+        with connect_client("127.0.0.1", proxy.port()) as sock:
+            self.assertEqual(recv_exact(sock, 12), b"RFB 003.008\n")
+            sock.sendall(b"RFB 003.008\n")
+            self.assertEqual(recv_exact(sock, 1), b"\x00", "expected a 3.8 refusal (count 0)")
+            self.assertEqual(read_reason(sock), "Too many security failures")
+        (records,) = wait_session_done(self.events_file).values()
+        self.assertEqual(records[-1]["reason"], "server_closed")
+
     def test_unreachable_server_is_told_to_the_viewer(self):
         proxy = self.shielded_proxy(f"127.0.0.1:{closed_port()}")
         with connect_client("127.0.0.1", proxy.port()) as sock:
