@@ -17,7 +17,7 @@ set -uo pipefail
 usage() {
     cat <<'EOF'
 usage: bench/compare.sh [BUILD_DIR] [options]
-  BUILD_DIR            CMake build dir (default /work/main/build-bench)
+  BUILD_DIR            CMake build dir (default build-bench in the repository)
   --quick              sanity run: 1 x 1 s throughput, 50 sessions, short waits
   --strict             also exit non-zero when vnc-hooks-manager misses a target
   --reps N             throughput repetitions per path (default 5; medians reported)
@@ -31,7 +31,8 @@ usage: bench/compare.sh [BUILD_DIR] [options]
 EOF
 }
 
-build_dir=/work/main/build-bench
+repo_dir=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=$repo_dir/build-bench
 quick=0
 strict=0
 reps=5
@@ -87,7 +88,7 @@ problem() {
 for bin in "$server_bin" "$client_bin"; do
     if [[ ! -x $bin ]]; then
         echo "compare.sh: $bin is not built. Build the load generator first:" >&2
-        echo "  cmake -S /work/main -B $build_dir -G Ninja -DCMAKE_BUILD_TYPE=Release -DVHM_BUILD_BENCH=ON" >&2
+        echo "  cmake -S $repo_dir -B $build_dir -G Ninja -DCMAKE_BUILD_TYPE=Release -DVHM_BUILD_BENCH=ON" >&2
         echo "  cmake --build $build_dir --target bench vnc-hooks-manager" >&2
         exit 2
     fi
