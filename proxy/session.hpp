@@ -149,12 +149,11 @@ class Session {
   hooks::Event fields_;  // everything known so far; each event is a copy
   std::optional<rfb::HandshakeParser> parser_;  // dropped once the handshake is over
   bool handshake_done_ = false;
-  // Scanner shield: the viewer's ProtocolVersion, read before dialing; the
-  // pumps start after both version messages went where they belong.
+  // Scanner shield: the viewer's ProtocolVersion, read before dialing. Once
+  // the relay runs, set means both version messages went where they belong.
   VersionMessageBytes greeted_with_{};
   std::optional<VersionMessageBytes> viewer_version_;
   std::optional<VersionMessageBytes> server_version_;  // as the server sent it, learned at its security offer
-  bool versions_joined_ = false;
   bool auth_gate_pending_ = false;  // the server accepted; an auth_success gate must decide
   OutcomeWaiter* gate_waiter_ = nullptr;  // set while a gate is being waited for
   int running_pumps_ = 0;

@@ -98,7 +98,6 @@ awaitable<bool> Session::join_server_version() {
       fail_socket(false, write_error);
       co_return false;
     }
-    versions_joined_ = true;
     co_return true;
   };
   if (theirs == greeted_with_) {  // the usual case: the parser already saw exactly this

@@ -98,7 +98,7 @@ awaitable<bool> Session::speak_vencrypt_to_viewer() {
   };
 
   // With the scanner shield the versions were exchanged before the dial (session_greeting.cpp).
-  if (!versions_joined_ && (!co_await forward_exact(false, 12) || !co_await forward_exact(true, 12))) co_return true;
+  if (!viewer_version_ && (!co_await forward_exact(false, 12) || !co_await forward_exact(true, 12))) co_return true;
   if (parser_->summary().version.minor < 7) co_return false;  // 3.3: the server picks the type itself
 
   const auto count = co_await receive(server_, 1);

@@ -6,10 +6,12 @@
 #include <string>
 
 #include "fuzz/support/check.hpp"
-#include "fuzz/support/rfb_event_text.hpp"
+#include "tests/unit/rfb/event_text.hpp"
 
 namespace vhm::fuzz {
 namespace {
+
+using rfb::test::describe;
 
 using rfb::Direction;
 

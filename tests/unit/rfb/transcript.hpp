@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rfb/handshake_parser.hpp"
+#include "tests/unit/rfb/event_text.hpp"
 
 namespace vhm::rfb::test {
 
@@ -89,9 +90,6 @@ inline Strings with(Strings a, const Strings& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
-
-std::string describe(const Event& event);
-std::string describe(const Summary& summary);
 
 // One way of delivering a transcript: the feeds, in order.
 struct FeedPlan {
