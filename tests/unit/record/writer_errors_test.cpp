@@ -1,0 +1,135 @@
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <sched.h>
+
+#include "record_test_support.hpp"
+
+using namespace vhm::record;
+using namespace vhm::record::test;
+
+namespace {
+
+std::unique_ptr<RecordingWriter> create_at(const fs::path& path, std::string& error, int& error_number,
+                                           Compression compression = Compression::none) {
+  error_number = 0;
+  return RecordingWriter::create({path, 0600, compression, 3}, sample_header(), error, &error_number);
+}
+
+}  // namespace
+
+TEST_CASE("writer errors: never overwrites an existing file") {
+  TempDir dir;
+  write_bytes(dir / "old.vhmrec", bytes_of("precious"));
+  std::string error;
+  int e = 0;
+  CHECK(!create_at(dir / "old.vhmrec", error, e));
+  CHECK(e == EEXIST);
+  CHECK(error == "cannot create " + (dir / "old.vhmrec").string() + ": File exists");
+  CHECK(read_bytes(dir / "old.vhmrec") == bytes_of("precious"));
+}
+
+TEST_CASE("writer errors: never follows a link at the file's name") {
+  TempDir dir;
+  fs::create_symlink(dir / "target", dir / "link.vhmrec");
+  std::string error;
+  int e = 0;
+  CHECK(!create_at(dir / "link.vhmrec", error, e));
+  CHECK(e == EEXIST);  // O_EXCL|O_CREAT refuses any existing name, a dangling link included
+  CHECK(!fs::exists(dir / "target"));
+}
+
+TEST_CASE("writer errors: creates missing directories with mode 0700, reports one it cannot make") {
+  TempDir dir;
+  std::string error;
+  int e = 0;
+  REQUIRE(create_at(dir / "a" / "b" / "x.vhmrec", error, e));
+  CHECK((fs::status(dir / "a" / "b").permissions() & fs::perms::all) == fs::perms::owner_all);
+
+  write_bytes(dir / "file", bytes_of("x"));
+  CHECK(!create_at(dir / "file" / "sub" / "x.vhmrec", error, e));
+  CHECK(e == ENOTDIR);
+  CHECK(error.find("cannot create directory " + (dir / "file" / "sub").string()) == 0);
+}
+
+TEST_CASE("writer errors: permission denied (not as root)") {
+  if (::geteuid() == 0) {
+    WARN("running as root: permissions are not enforced, skipped");
+    return;
+  }
+  TempDir dir;
+  fs::create_directory(dir / "ro");
+  fs::permissions(dir / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+  std::string error;
+  int e = 0;
+  CHECK(!create_at(dir / "ro" / "x.vhmrec", error, e));
+  CHECK(e == EACCES);
+  CHECK(error == "cannot create " + (dir / "ro" / "x.vhmrec").string() + ": Permission denied");
+}
+
+TEST_CASE("writer errors: a failed write is reported with its errno, and the writer stops writing") {
+  // RLIMIT_FSIZE makes write(2) fail with EFBIG past the limit, as ENOSPC would on a full disk.
+  TempDir dir;
+  const auto compression = GENERATE(Compression::none, Compression::zstd);
+  std::string error;
+  int e = 0;
+  auto writer = create_at(dir / "x.vhmrec", error, e, compression);
+  REQUIRE(writer);
+  rlimit old{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  const auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = writer->file_bytes() + 100;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  Bytes noise(100'000);
+  for (std::size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 13);
+  writer->append(Block{BlockType::server_data, 1, noise});
+  const bool flushed = writer->flush(error, &e);
+  const int flush_errno = e;
+  const bool again = writer->flush(error, &e);
+  const bool finished = writer->finish(sample_trailer(), error, &e);
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ::signal(SIGXFSZ, old_handler);
+  CHECK(!flushed);
+  CHECK(flush_errno == EFBIG);
+  CHECK(!again);
+  CHECK(!finished);
+  CHECK(error.find("cannot write " + (dir / "x.vhmrec").string() + ": ") == 0);
+  const auto r = read_path(dir / "x.vhmrec");
+  CHECK(r.opened);
+  CHECK(r.status != ReadStatus::complete);
+}
+
+TEST_CASE("writer errors: a full disk gives ENOSPC and its text (tmpfs in a private mount namespace)") {
+  TempDir dir;
+  const fs::path mount_point = dir / "tiny";
+  fs::create_directory(mount_point);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {  // exit codes: 0 pass, 2 cannot set up (skip), 1 fail
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=64k") != 0)
+      ::_exit(2);
+    std::string error;
+    int e = 0;
+    auto writer = create_at(mount_point / "x.vhmrec", error, e);
+    if (!writer) ::_exit(1);
+    writer->append(Block{BlockType::server_data, 1, Bytes(200'000, 7)});
+    const bool ok = writer->flush(error, &e);
+    const bool text = error == "cannot write " + (mount_point / "x.vhmrec").string() + ": No space left on device";
+    ::_exit(!ok && e == ENOSPC && text ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 2) {
+    WARN("cannot mount a tmpfs in a private mount namespace here: skipped");
+    return;
+  }
+  CHECK(WEXITSTATUS(status) == 0);
+}
