@@ -50,6 +50,29 @@ struct ListenerTlsConfig {
 // connection's original destination (iptables REDIRECT), or TPROXY.
 enum class Transparent { off, redirect, tproxy };
 
+// Session recording (docs/recording.md). The global `recording:` section gives
+// defaults; a listener's own `recording:` map overrides them key by key. Each
+// listener carries its effective settings (ListenerConfig::recording).
+enum class RecordingOnError { continue_session, close_session };
+enum class RecordingCompression { none, zstd };
+
+struct RecordingConfig {
+  bool enabled = false;
+  std::filesystem::path dir;  // absolute; required when enabled
+  // File name template below dir, e.g. "{timestamp}_{session_id}_{client_ip}.vhmrec"
+  // (record/naming.hpp); may contain '/' for subdirectories, never ".." or a leading '/'.
+  std::string name = "{timestamp}_{session_id}_{client_ip}.vhmrec";
+  mode_t mode = 0600;          // of the files (directories the proxy creates: 0700)
+  bool include_input = false;  // keep the viewer's key, pointer and clipboard messages
+  RecordingOnError on_error = RecordingOnError::continue_session;
+  std::optional<std::chrono::seconds> max_age;  // retention: older files are pruned
+  std::optional<std::uint64_t> max_total_size;  // retention: bytes under dir, oldest pruned first
+  RecordingCompression compression = RecordingCompression::none;
+  int zstd_level = 3;                             // 1..19
+  std::uint64_t queue_size = 8u << 20;            // bytes a session may have waiting for the disk
+  int line = 0;                                   // of the section that enabled it, for messages
+};
+
 struct ListenerConfig {
   HostPort listen;
   HostPort target;  // unused (empty) when transparent
@@ -76,6 +99,7 @@ struct ListenerConfig {
   std::optional<std::pair<int, int>> server_version;
   VeNCryptMode vencrypt = VeNCryptMode::pass;  // `vencrypt:`
   ListenerTlsConfig tls;                       // `tls:`; used with vencrypt: terminate
+  RecordingConfig recording;                   // effective: global `recording:` + this listener's overrides
   int line = 0;  // where in the config file it was defined, for messages
 };
 
@@ -153,6 +177,7 @@ struct Config {
   std::map<EventKind, std::vector<HookConfig>> events;
   std::optional<BlockingConfig> blocking;   // nullopt: blocking is off
   std::filesystem::path control_socket;     // control: socket; absolute; empty = no control socket
+  RecordingConfig recording;                // the global `recording:` section as written (listeners hold the effective ones)
 
   const std::vector<HookConfig>& hooks_for(EventKind kind) const {
     static const std::vector<HookConfig> none;

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "conf/config_sections.hpp"
+#include "conf/load_recording.hpp"
 #include "conf/yaml_documents.hpp"
 
 namespace vhm::conf {
@@ -47,10 +48,14 @@ LoadResult load_text(std::string_view yaml, const std::string& name, const fs::p
   MapReader top(Entry{root, "", line_of(root)}, problems);
   if (top.ok()) {
     config->global = load_global(top.take("global"), base, problems);
-    config->listeners = load_listeners(top.take("listeners"), problems);
+    // Listeners inherit the recording section, which comes last in the list
+    // of known keys: taken first, read after it.
+    const auto listeners = top.take("listeners");
     if (auto events = top.take("events")) config->events = load_events(*events, config->global, base, problems);
     config->blocking = load_blocking(top.take("blocking"), base, problems);
     config->control_socket = load_control(top.take("control"), base, problems);
+    config->recording = load_global_recording(top.take("recording"), base, problems);
+    config->listeners = load_listeners(listeners, config->recording, base, problems);
     top.finish();
   }
 

@@ -20,8 +20,11 @@ std::filesystem::path resolve_config_path(const std::string& text, const std::fi
 GlobalConfig load_global(const std::optional<Entry>& section, const std::filesystem::path& base_dir,
                          ProblemList& problems);
 
-// Reports "no listeners" itself when the section is absent or empty.
-std::vector<ListenerConfig> load_listeners(const std::optional<Entry>& section, ProblemList& problems);
+// Reports "no listeners" itself when the section is absent or empty. Each
+// listener's recording starts from `recording` (the top-level section) and its
+// own recording: key overrides it; relative recording dirs resolve against base_dir.
+std::vector<ListenerConfig> load_listeners(const std::optional<Entry>& section, const RecordingConfig& recording,
+                                           const std::filesystem::path& base_dir, ProblemList& problems);
 
 // Log action paths resolve against base_dir, commands against global.hooks_dir.
 std::map<EventKind, std::vector<HookConfig>> load_events(const Entry& section, const GlobalConfig& global,

@@ -32,7 +32,7 @@ std::optional<long double> parse_decimal(std::string_view text) {
 }  // namespace
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::string& error) {
-  const std::string_view syntax = "expected seconds (30, 0.5) or a number with a unit (500ms, 30s, 10m, 1h)";
+  const std::string_view syntax = "expected seconds (30, 0.5) or a number with a unit (500ms, 30s, 10m, 1h, 30d)";
   std::size_t unit_start = text.size();
   while (unit_start > 0 && !is_digit(text[unit_start - 1]) && text[unit_start - 1] != '.') --unit_start;
   std::string_view number = text.substr(0, unit_start);
@@ -49,6 +49,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
     millis_per_unit = 60'000;
   else if (unit == "h")
     millis_per_unit = 3'600'000;
+  else if (unit == "d")  // retention periods (recording max_age: 30d)
+    millis_per_unit = 86'400'000;
 
   const auto value = parse_decimal(number);
   if (millis_per_unit == 0 || !value) {

@@ -2,7 +2,7 @@
 // One duration syntax for every time value in the config file (hook timeouts,
 // handshake/connect timeouts, kill_grace, later ban windows): a plain number is
 // seconds and may be fractional ("30", "0.5"); a number with a unit suffix is
-// that unit ("500ms", "30s", "10m", "1h", "1.5s"). No spaces, no sign; the
+// that unit ("500ms", "30s", "10m", "1h", "1.5s", "30d"; d is 24h). No spaces, no sign; the
 // result is rounded to whole milliseconds and must be > 0 (a value that must
 // be positive is the only kind the config has).
 #include <chrono>

@@ -11,10 +11,14 @@
 
 namespace vhm::conf {
 
-enum class EventKind : std::uint8_t { connect, auth_success, auth_failure, disconnect, ban, blocked };
+enum class EventKind : std::uint8_t {
+  connect, auth_success, auth_failure, disconnect, ban, blocked,
+  recording_started, recording_finished, recording_failed,
+};
 
-inline constexpr std::array<std::string_view, 6> event_kind_names = {
-    "connect", "auth_success", "auth_failure", "disconnect", "ban", "blocked"};
+inline constexpr std::array<std::string_view, 9> event_kind_names = {
+    "connect", "auth_success", "auth_failure", "disconnect", "ban", "blocked",
+    "recording_started", "recording_finished", "recording_failed"};
 
 constexpr std::string_view to_string(EventKind kind) {
   return event_kind_names[static_cast<std::size_t>(kind)];
@@ -26,14 +30,16 @@ enum class Field : std::uint8_t {
   event, session_id, timestamp, client_ip, client_port, listen, target_host,
   target_port, display, user, rfb_version, security_type, desktop_name, width,
   height, reason, duration, bytes_in, bytes_out, failures, ban_until,
+  recording_path, recording_bytes,
 };
-inline constexpr std::size_t field_count = 21;
+inline constexpr std::size_t field_count = 23;
 
 inline constexpr std::array<std::string_view, field_count> field_names = {
     "event", "session_id", "timestamp", "client_ip", "client_port", "listen",
     "target_host", "target_port", "display", "user", "rfb_version",
     "security_type", "desktop_name", "width", "height", "reason", "duration",
-    "bytes_in", "bytes_out", "failures", "ban_until"};
+    "bytes_in", "bytes_out", "failures", "ban_until", "recording_path",
+    "recording_bytes"};
 
 constexpr std::string_view to_string(Field field) {
   return field_names[static_cast<std::size_t>(field)];

@@ -2,6 +2,7 @@
 #include "conf/config_sections.hpp"
 #include "conf/load_transparent.hpp"
 #include "conf/load_listener_tls.hpp"
+#include "conf/load_recording.hpp"
 
 namespace vhm::conf {
 namespace {
@@ -38,7 +39,8 @@ struct Parsed {
   int listen_line = 0;
 };
 
-std::optional<Parsed> load_listener(const Entry& item, ProblemList& problems) {
+std::optional<Parsed> load_listener(const Entry& item, const RecordingConfig& recording,
+                                    const std::filesystem::path& base_dir, ProblemList& problems) {
   MapReader map(item, problems);
   if (!map.ok()) return std::nullopt;
   Parsed parsed;
@@ -96,13 +98,15 @@ std::optional<Parsed> load_listener(const Entry& item, ProblemList& problems) {
     }
   }
   load_listener_tls(map, parsed.config, problems);
+  load_listener_recording(map, recording, base_dir, parsed.config, problems);
   map.finish();
   return parsed;
 }
 
 }  // namespace
 
-std::vector<ListenerConfig> load_listeners(const std::optional<Entry>& section, ProblemList& problems) {
+std::vector<ListenerConfig> load_listeners(const std::optional<Entry>& section, const RecordingConfig& recording,
+                                           const std::filesystem::path& base_dir, ProblemList& problems) {
   std::vector<ListenerConfig> listeners;
   if (!section || section->node.IsNull() || (section->node.IsSequence() && section->node.size() == 0)) {
     problems.add(section ? section->line : 0, "listeners", "no listeners: nothing to do");
@@ -110,7 +114,7 @@ std::vector<ListenerConfig> load_listeners(const std::optional<Entry>& section, 
   }
   std::vector<Parsed> seen;
   for (const Entry& item : read_list(*section, problems, "listeners")) {
-    auto parsed = load_listener(item, problems);
+    auto parsed = load_listener(item, recording, base_dir, problems);
     if (!parsed) continue;
     if (parsed->has_listen) {
       for (const Parsed& other : seen) {
