@@ -11,7 +11,7 @@ namespace json = boost::json;
 namespace {
 
 // JSON must be UTF-8; peer-supplied text (user and desktop names) may not be.
-json::string text(std::string_view value) { return json::string(util::valid_utf8(value)); }
+json::string json_text(std::string_view value) { return json::string(util::valid_utf8(value)); }
 
 std::string_view pixel_bytes(const PixelFormat& f) {
   return {reinterpret_cast<const char*>(f.bytes.data()), f.bytes.size()};
@@ -133,21 +133,21 @@ std::optional<std::string> from_hex(std::string_view hex) {
 
 std::string header_to_json(const Header& h) {
   json::object session;
-  for (const auto& [key, value] : h.session) session[util::valid_utf8(key)] = text(value);
+  for (const auto& [key, value] : h.session) session[util::valid_utf8(key)] = json_text(value);
   json::object init{{"width", h.server_init.width},
                     {"height", h.server_init.height},
                     {"pixel_format", to_hex(pixel_bytes(h.server_init.pixel_format))},
-                    {"desktop_name", text(h.server_init.desktop_name)}};
+                    {"desktop_name", json_text(h.server_init.desktop_name)}};
   if (util::valid_utf8(h.server_init.desktop_name) != h.server_init.desktop_name)
     init["desktop_name_hex"] = to_hex(h.server_init.desktop_name);
   json::object o{{"writer", writer_name},
                  {"compression", h.compression == Compression::zstd ? "zstd" : "none"},
                  {"start_unix_us", h.start_unix_us},
                  {"session", std::move(session)},
-                 {"rfb_version", text(h.rfb_version)},
-                 {"security_type", text(h.security_type)},
+                 {"rfb_version", json_text(h.rfb_version)},
+                 {"security_type", json_text(h.security_type)},
                  {"content_visible", h.content_visible},
-                 {"not_visible_reason", text(h.not_visible_reason)},
+                 {"not_visible_reason", json_text(h.not_visible_reason)},
                  {"include_input", h.include_input},
                  {"server_init", std::move(init)}};
   if (h.viewer_pixel_format) o["viewer_pixel_format"] = to_hex(pixel_bytes(*h.viewer_pixel_format));
@@ -225,7 +225,7 @@ std::string trailer_to_json(const Trailer& t) {
                        {"recorded_server_bytes", t.recorded_server_bytes},
                        {"recorded_viewer_bytes", t.recorded_viewer_bytes},
                        {"dropped_bytes", t.dropped_bytes},
-                       {"end_reason", text(t.end_reason)}};
+                       {"end_reason", json_text(t.end_reason)}};
   return json::serialize(o);
 }
 
