@@ -76,8 +76,9 @@ inline Block block(BlockType type, std::uint64_t time_us, std::string_view paylo
 }
 
 inline std::vector<Block> sample_blocks() {
-  return {block(BlockType::server_data, 0, "\x00\x00\x00\x01 first update"),
-          block(BlockType::viewer_data, 1500, "\x03\x01\x00\x00\x00\x00\x04\x00\x03\x00"),
+  using namespace std::string_view_literals;  // payloads with NUL bytes
+  return {block(BlockType::server_data, 0, "\x00\x00\x00\x01 first update"sv),
+          block(BlockType::viewer_data, 1500, "\x03\x01\x00\x00\x00\x00\x04\x00\x03\x00"sv),
           block(BlockType::note, 2000, "viewer stream not followed: test"),
           block(BlockType::server_data, 250'000, std::string(300, 'x'))};
 }
