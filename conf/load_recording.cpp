@@ -68,7 +68,8 @@ void check_name(const std::string& name, const Entry& entry, ProblemList& proble
     has_session_id = has_session_id || ref.name == "session_id";
     if (is_name_field(ref.name) || !reported.insert(ref.name).second) continue;
     if (parse_field(ref.name))
-      bad("{" + ref.name + "} is not known yet when a recording starts (usable: " + name_field_list() + ")");
+      bad("{" + ref.name + "} cannot be used in a recording name, which is chosen when the session starts (usable: " +
+          name_field_list() + ")");
     else
       bad("unknown placeholder {" + ref.name + "} (usable: " + name_field_list() + ")");
   }

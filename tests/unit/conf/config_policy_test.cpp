@@ -285,7 +285,7 @@ TEST_CASE("config policy rejects: bad blocking values, each at its key") {
 TEST_CASE("config policy rejects: max_ban shorter than ban, or ban longer than the default max_ban") {
   require_single_policy_problem(with_blocking("  ban: 2h\n  max_ban: 1h\n"), "blocking.max_ban", "max_ban",
                                 "max_ban (1h) must not be shorter than ban (2h)");
-  require_single_policy_problem(with_blocking("  ban: 2d\n"), "blocking.ban", "ban:", "expected seconds");
+  require_single_policy_problem(with_blocking("  ban: 2w\n"), "blocking.ban", "ban:", "expected seconds");
   require_single_policy_problem(with_blocking("  ban: 48h\n"), "blocking.ban",
                                 "ban:", "ban (48h) is longer than the default max_ban (24h); set max_ban too");
   // A ban that failed to parse is not compared (one problem, not two).

@@ -40,20 +40,21 @@ std::string with_hook(std::string_view event, std::string_view hook_lines) {
 
 TEST_CASE("config rejects: unknown keys at every level, listing the known ones") {
   require_single_problem(std::string(listener) + "colour_scheme: blue\n", "colour_scheme", "colour_scheme",
-                         "unknown key \"colour_scheme\" (known: global, listeners, events, blocking, control)");
+                         "unknown key \"colour_scheme\" (known: global, listeners, events, blocking, control, recording)");
   require_single_problem("global:\n  log_levle: info\n" + std::string(listener), "global.log_levle", "log_levle",
                          "unknown key \"log_levle\" (known: hooks_dir, log_file, log_level, max_concurrent_hooks,");
   require_single_problem(std::string(listener) + "    port: 1\n", "listeners[0].port", "port:",
                          "unknown key \"port\" (known: listen, transparent, allow_targets, target, user, handshake_timeout, connect_timeout, allow, "
                          "deny, max_sessions, max_sessions_per_ip, max_connects_per_minute, scanner_shield, server_version, "
-                         "vencrypt, tls)");
+                         "vencrypt, tls, recording)");
   require_single_problem(with_hook("connect", "    - name: h\n      cmd: h.sh\n      tiemout: 5\n"),
                          "events.connect[0].tiemout", "tiemout", "unknown key \"tiemout\"");
 }
 
 TEST_CASE("config rejects: unknown event names") {
   require_single_problem(with_hook("connected", "    - name: h\n      cmd: h.sh\n"), "events.connected", "connected:",
-                         "unknown event \"connected\" (known: connect, auth_success, auth_failure, disconnect, ban, blocked)");
+                         "unknown event \"connected\" (known: connect, auth_success, auth_failure, disconnect, ban, blocked, "
+                         "recording_started, recording_finished, recording_failed)");
 }
 
 TEST_CASE("config rejects: a key given twice in one mapping") {
@@ -280,7 +281,7 @@ TEST_CASE("config rejects: zero, negative and malformed durations") {
   require_single_problem("global:\n  kill_grace: 0ms\n" + std::string(listener), "global.kill_grace", "kill_grace",
                          "must be greater than 0");
   require_single_problem("global:\n  kill_grace: soon\n" + std::string(listener), "global.kill_grace", "kill_grace",
-                         "expected seconds (30, 0.5) or a number with a unit (500ms, 30s, 10m, 1h), got \"soon\"");
+                         "expected seconds (30, 0.5) or a number with a unit (500ms, 30s, 10m, 1h, 30d), got \"soon\"");
   require_single_problem(std::string(listener) + "    handshake_timeout: abc\n", "listeners[0].handshake_timeout",
                          "handshake_timeout", "expected seconds");
   require_single_problem(std::string(listener) + "    connect_timeout: 0\n", "listeners[0].connect_timeout",

@@ -43,6 +43,17 @@ TEST_CASE("duration: ms, s, m and h suffixes") {
   CHECK(parsed("0.5m") == 30s);
 }
 
+TEST_CASE("duration: d is days of 24 hours (retention periods)") {
+  CHECK(parsed("1d") == 24h);
+  CHECK(parsed("30d") == 720h);
+  CHECK(parsed("0.5d") == 12h);
+  CHECK(parsed("11574d") == 11574 * 24h);
+  CHECK(rejected("0d") == "must be greater than 0");
+  CHECK(rejected("11575d").find("too long") != std::string::npos);
+  for (const char* text : {"1D", "1day", "1days", "d", "1 d", "1dd"})
+    CHECK(rejected(text).find("30d") != std::string::npos);
+}
+
 TEST_CASE("duration: zero and negative values are rejected as not greater than 0") {
   CHECK(rejected("0") == "must be greater than 0");
   CHECK(rejected("0ms") == "must be greater than 0");
