@@ -6,13 +6,15 @@
 Sources: the golden RFB transcripts (tests/data/rfb/*.hex), written-out
 transcripts of the security types TigerVNC does not offer (mirroring
 tests/unit/rfb/*_test.cpp), YAML from examples/, packaging/, the docs and the
-conf tests, control-socket requests and ban state files. The seeds are raw
+conf tests, control-socket requests, ban state files and small recordings. The seeds are raw
 material: `scripts/fuzz.sh --update-corpus` merges them (-merge=1) into the
 minimized corpus kept in fuzz/corpus/.
 """
+import json
 import pathlib
 import re
 import sys
+import zlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 S, C = "S", "C"
@@ -235,12 +237,64 @@ def ban_seeds():
     return {name: text.encode() for name, text in files.items()}
 
 
+# --- recordings: docs/recording-format.md, written independently of record/ ----
+
+
+def rec_block(type_, time_us, payload):
+    head = bytes([type_]) + time_us.to_bytes(8, "big") + u32(len(payload)) + payload
+    return head + u32(zlib.crc32(head))
+
+
+def rec_header(compression, **extra):
+    header = {"writer": "make_seeds.py", "compression": ["none", "zstd"][compression],
+              "start_unix_us": 1795987800000000, "session": {"session_id": "s-1", "client_ip": "192.0.2.7"},
+              "rfb_version": "3.8", "security_type": "VncAuth", "content_visible": True, "not_visible_reason": "",
+              "include_input": False, "server_init": {"width": 1024, "height": 768,
+                                                      "pixel_format": "2018000100ff00ff00ff100800000000",
+                                                      "desktop_name": "desk"}}
+    header.update(extra)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    preamble = b"VHM-REC\n" + u16(1) + u16(0) + bytes([compression, 0, 0, 0]) + u32(len(text)) + text
+    return preamble + u32(zlib.crc32(preamble))
+
+
+def zstd_stored_frame(content):
+    """A zstd frame of raw (stored) blocks: valid zstd without a compressor."""
+    out = (0xFD2FB528).to_bytes(4, "little") + bytes([0x00, 0x38])  # no content size, no checksum; 128 KiB window
+    pieces = [content[i:i + 131072] for i in range(0, len(content), 131072)]
+    for i, piece in enumerate(pieces):
+        out += ((1 if i == len(pieces) - 1 else 0) | len(piece) << 3).to_bytes(3, "little") + piece
+    return out
+
+
+def recording_seeds():
+    trailer = rec_block(4, 900000, json.dumps({"duration_us": 900000, "server_bytes": 30, "viewer_bytes": 10,
+                                               "recorded_server_bytes": 30, "recorded_viewer_bytes": 10,
+                                               "dropped_bytes": 0, "end_reason": "viewer closed"}).encode())
+    blocks = [rec_block(1, 0, b"\x00\x00\x00\x01" + b"\x00" * 12), rec_block(2, 1500, b"\x03\x01" + b"\x00" * 8),
+              rec_block(3, 2000, b"viewer stream not followed: seed"), rec_block(1, 250000, b"x" * 14)]
+    body = b"".join(blocks)
+    rich = rec_header(0, viewer_pixel_format="10100101001f003f001f0b0500000000",
+                      viewer_encodings=[16, 7, -223, -308], include_input=True,
+                      server_init={"width": 800, "height": 600, "pixel_format": "08080001000700070003000306000000",
+                                   "desktop_name": "B\ufffdro", "desktop_name_hex": "42fc726f"})
+    return {
+        "none": rec_header(0) + body + trailer,
+        "zstd": rec_header(1) + zstd_stored_frame(blocks[0] + blocks[1]) + zstd_stored_frame(blocks[2] + blocks[3] + trailer),
+        "none_truncated": (rec_header(0) + body)[:-7],
+        "zstd_truncated": rec_header(1) + zstd_stored_frame(body) + zstd_stored_frame(trailer)[:-5],
+        "unknown_type": rec_header(0) + blocks[0] + rec_block(9, 10, b"later minor") + trailer,
+        "rich_header": rich + body + trailer,
+        "not_visible": rec_header(0, content_visible=False, not_visible_reason="TLS not terminated") + trailer,
+    }
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     out = pathlib.Path(sys.argv[1])
     seeds = {**rfb_seeds(), **other_rfb_seeds(), "config": yaml_seeds(), "control_request": control_seeds(),
-             "ban_state": ban_seeds()}
+             "ban_state": ban_seeds(), "record_reader": recording_seeds()}
     for target, files in seeds.items():
         (out / target).mkdir(parents=True, exist_ok=True)
         for name, data in files.items():

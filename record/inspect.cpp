@@ -73,14 +73,16 @@ std::string endpoint(const Header& h, const std::string& host, const std::string
 }
 
 std::string status_text(const FileSummary& s) {
+  std::string problem = s.problem;  // the reader names the file, which to_text shows above
+  if (const std::string prefix = s.path.string() + ": "; problem.starts_with(prefix)) problem.erase(0, prefix.size());
   switch (s.integrity) {
     case Integrity::complete: return "complete";
     case Integrity::truncated:
       return "truncated (after " + std::to_string(s.blocks) + " blocks, " + human_duration(s.last_time_us) + ": " +
-             util::printable(s.problem) + ")";
+             util::printable(problem) + ")";
     case Integrity::corrupt:
-      return "corrupt (after " + std::to_string(s.blocks) + " blocks: " + util::printable(s.problem) + ")";
-    case Integrity::unreadable: return "unreadable (" + util::printable(s.problem) + ")";
+      return "corrupt (after " + std::to_string(s.blocks) + " blocks: " + util::printable(problem) + ")";
+    case Integrity::unreadable: return "unreadable (" + util::printable(problem) + ")";
   }
   return "unreadable";
 }

@@ -1,0 +1,97 @@
+// A recording file (record/reader.hpp) from memory, header to last block.
+// Beyond not crashing: every block is within the limits with a known type
+// and a time that never goes backwards; a final status repeats; `complete`
+// and the trailer go together; a parsed header and trailer survive their JSON
+// round trip unchanged; and any prefix of the input reads as a prefix of the
+// same blocks (a cut file loses blocks at its end, never changes them).
+#include <string>
+#include <vector>
+
+#include "fuzz/support/check.hpp"
+#include "record/header_json.hpp"
+#include "record/reader.hpp"
+
+namespace {
+
+using namespace vhm::record;
+
+struct Outcome {
+  bool opened = false;
+  std::vector<Block> blocks;
+  ReadStatus status = ReadStatus::corrupt;
+  std::string error;
+};
+
+Outcome read_all(const std::uint8_t* data, std::size_t size, bool check) {
+  Outcome o;
+  std::string error;
+  auto reader = RecordingReader::from_memory(std::vector<std::uint8_t>(data, data + size), error);
+  if (!reader) {
+    VHM_FUZZ_CHECK(!error.empty(), "open failed without a message");
+    return o;
+  }
+  o.opened = true;
+  Block block;
+  std::uint64_t last_time = 0;
+  for (;;) {
+    o.status = reader->next(block, o.error);
+    if (o.status != ReadStatus::block) break;
+    if (check) {
+      VHM_FUZZ_CHECK(block.payload.size() <= max_block_payload, std::to_string(block.payload.size()));
+      VHM_FUZZ_CHECK(block.type == BlockType::server_data || block.type == BlockType::viewer_data ||
+                         block.type == BlockType::note,
+                     std::to_string(static_cast<int>(block.type)));
+      VHM_FUZZ_CHECK(block.time_us >= last_time, std::to_string(block.time_us));
+      VHM_FUZZ_CHECK(reader->file_offset() <= size, std::to_string(reader->file_offset()));
+    }
+    last_time = block.time_us;
+    o.blocks.push_back(block);
+  }
+  if (!check) return o;
+  VHM_FUZZ_CHECK((o.status == ReadStatus::complete) == reader->trailer().has_value(), o.error);
+  VHM_FUZZ_CHECK((o.status == ReadStatus::complete) == o.error.empty(), o.error);
+  std::string again;
+  VHM_FUZZ_CHECK(reader->next(block, again) == o.status && again == o.error, again + " / " + o.error);
+
+  std::string why;
+  const Header& h = reader->header();
+  const auto back = header_from_json(header_to_json(h), why);
+  VHM_FUZZ_CHECK(back.has_value(), why);
+  VHM_FUZZ_CHECK(back->compression == h.compression && back->start_unix_us == h.start_unix_us &&
+                     back->session == h.session && back->rfb_version == h.rfb_version &&
+                     back->security_type == h.security_type && back->content_visible == h.content_visible &&
+                     back->not_visible_reason == h.not_visible_reason && back->include_input == h.include_input &&
+                     back->server_init.width == h.server_init.width && back->server_init.height == h.server_init.height &&
+                     back->server_init.pixel_format == h.server_init.pixel_format &&
+                     back->server_init.desktop_name == h.server_init.desktop_name &&
+                     back->viewer_pixel_format == h.viewer_pixel_format && back->viewer_encodings == h.viewer_encodings,
+                 header_to_json(h) + "\n" + header_to_json(*back));
+  (void)describe(h.server_init.pixel_format);
+  if (const auto& t = reader->trailer()) {
+    const auto tb = trailer_from_json(trailer_to_json(*t), why);
+    VHM_FUZZ_CHECK(tb && tb->duration_us == t->duration_us && tb->server_bytes == t->server_bytes &&
+                       tb->dropped_bytes == t->dropped_bytes && tb->end_reason == t->end_reason,
+                   trailer_to_json(*t));
+  }
+  return o;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const Outcome whole = read_all(data, size, true);
+  if (!whole.opened || size == 0) return 0;
+  const std::size_t cut = size - 1 - data[size - 1] % size;  // a prefix chosen by the input
+  const Outcome part = read_all(data, cut, false);
+  if (!part.opened) return 0;
+  // A proper prefix of a complete file is truncated; a complete prefix means data after the trailer.
+  VHM_FUZZ_CHECK(whole.status != ReadStatus::complete || part.status == ReadStatus::truncated, part.error);
+  VHM_FUZZ_CHECK(part.status != ReadStatus::complete || whole.status == ReadStatus::corrupt, whole.error);
+  VHM_FUZZ_CHECK(part.blocks.size() <= whole.blocks.size(),
+                 std::to_string(part.blocks.size()) + " > " + std::to_string(whole.blocks.size()) + ": " + whole.error);
+  for (std::size_t i = 0; i < std::min(part.blocks.size(), whole.blocks.size()); ++i)
+    VHM_FUZZ_CHECK(part.blocks[i].type == whole.blocks[i].type && part.blocks[i].time_us == whole.blocks[i].time_us &&
+                       part.blocks[i].payload == whole.blocks[i].payload,
+                   "block " + std::to_string(i) + " differs in the prefix of " + std::to_string(cut));
+  return 0;
+}
