@@ -16,6 +16,7 @@ enum class DisconnectReason : std::uint8_t {
   refused,  // a gate hook said no
   killed,   // an operator ended it (ctl kill)
   tls_error,  // VeNCrypt termination: a TLS handshake or the TLS relay failed (the log says which leg and why)
+  recording_failed,  // recording `on_error: close_session`: the session could not be recorded
 };
 
 constexpr std::string_view to_string(DisconnectReason reason) {
@@ -29,6 +30,7 @@ constexpr std::string_view to_string(DisconnectReason reason) {
     case DisconnectReason::refused: return "refused";
     case DisconnectReason::killed: return "killed";
     case DisconnectReason::tls_error: return "tls_error";
+    case DisconnectReason::recording_failed: return "recording_failed";
   }
   return "unknown";
 }

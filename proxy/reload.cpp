@@ -87,6 +87,7 @@ bool Server::apply_config(std::shared_ptr<const conf::Config> next, std::string&
   config_ = std::move(next);
   if (dispatcher_) dispatcher_->set_config(config_);
   apply_blocking(*config_);
+  apply_recording(*config_);
 
   const SessionServices current = services();
   for (const auto& match : plan.kept) {
@@ -106,6 +107,21 @@ bool Server::apply_config(std::shared_ptr<const conf::Config> next, std::string&
                config_->source.string(), listeners_.size(), plan.kept.size(), plan.opened.size(), plan.closed.size(),
                hook_count(*config_), sessions_.size());
   return true;
+}
+
+void Server::apply_recording(const conf::Config& next) {
+  std::map<std::filesystem::path, record::RetentionPolicy> dirs;
+  for (const auto& listener : next.listeners) {
+    const auto& recording = listener.recording;
+    if (!recording.enabled) continue;
+    // Two listeners sharing a dir with different limits: the stricter of each wins.
+    auto& policy = dirs[recording.dir];
+    if (recording.max_age && (!policy.max_age || *recording.max_age < *policy.max_age))
+      policy.max_age = recording.max_age;
+    if (recording.max_total_size && (!policy.max_total_size || *recording.max_total_size < *policy.max_total_size))
+      policy.max_total_size = recording.max_total_size;
+  }
+  recorder_.set_retention(std::move(dirs));
 }
 
 void Server::apply_blocking(const conf::Config& next) {

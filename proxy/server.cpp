@@ -37,8 +37,8 @@ Server::Server(asio::io_context& io, std::shared_ptr<const conf::Config> config,
 Server::~Server() = default;
 
 SessionServices Server::services() {
-  return SessionServices{events_, buffers_, sessions_, config_, blocking_enabled_ ? blocking_.get() : nullptr, &config_,
-                         &server_versions_};
+  return SessionServices{events_,  buffers_,          sessions_, config_, blocking_enabled_ ? blocking_.get() : nullptr,
+                         &config_, &server_versions_, &recorder_};
 }
 
 void Server::enable_reload(ConfigLoader loader, hooks::HookDispatcher* dispatcher) {
@@ -47,6 +47,7 @@ void Server::enable_reload(ConfigLoader loader, hooks::HookDispatcher* dispatche
 }
 
 bool Server::start(std::string& error) {
+  apply_recording(*config_);
   if (config_->blocking) {
     blocking_ = std::make_unique<Blocking>(*config_->blocking, events_);
     blocking_enabled_ = true;

@@ -23,11 +23,12 @@
 #include "hooks/event_sink.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/blocking.hpp"
-#include "proxy/buffer_pool.hpp"
+#include "proxy/relay/buffer_pool.hpp"
 #include "proxy/server_versions.hpp"
 #include "proxy/lifecycle_observer.hpp"
 #include "proxy/listener.hpp"
 #include "proxy/proxy_control.hpp"
+#include "proxy/recording/recorder_service.hpp"
 #include "proxy/session_registry.hpp"
 
 namespace vhm::proxy {
@@ -75,6 +76,7 @@ class Server {
   // reload.cpp
   bool apply_config(std::shared_ptr<const conf::Config> next, std::string& error);
   void apply_blocking(const conf::Config& next);
+  void apply_recording(const conf::Config& next);  // retention of each listener's recording dir
 
   asio::io_context& io_;
   std::shared_ptr<const conf::Config> config_;  // in force; sessions read hooks from it (live_config)
@@ -85,6 +87,7 @@ class Server {
   BufferPool buffers_;
   ServerVersions server_versions_;  // the scanner shield's greetings, kept across reloads
   SessionRegistry sessions_;
+  RecorderService recorder_;  // every session's recording; its thread ends with the server
   std::unique_ptr<Blocking> blocking_;  // kept once made: sessions may hold it after a reload disables it
   bool blocking_enabled_ = false;
   std::filesystem::path blocking_state_file_;  // the one blocking_ was opened with

@@ -10,6 +10,8 @@
 #include "proxy/connection_fields.hpp"
 #include "proxy/endpoint_text.hpp"
 #include "proxy/gate.hpp"
+#include "proxy/recording/recorder_tap.hpp"
+#include "proxy/relay/legs.hpp"
 #include "proxy/viewer_refusal.hpp"
 #include "rfb/refusal.hpp"
 #include "proxy/session_registry.hpp"
@@ -65,6 +67,7 @@ awaitable<void> Session::run() {
     spdlog::error("session {}: unexpected error: {}", id(), error.what());
     close(DisconnectReason::protocol_error, std::string("internal error: ") + error.what());
   }
+  co_await end_recording();  // the file is closed before `disconnect`, so a hook can take it
   finish();
 }
 
@@ -106,8 +109,9 @@ awaitable<void> Session::connect_and_relay() {
   // tls.server_security: plain may speak VeNCrypt to the viewer itself (session_tls_plain.cpp).
   if (!co_await plain_server_handshake()) {
     running_pumps_ = 2;
-    co_await (pump(client_, server_, rfb::Direction::client_to_server) &&
-              pump(server_, client_, rfb::Direction::server_to_client) && handshake_watchdog());
+    relay::TcpLeg viewer(client_, services_.buffers), server(server_, services_.buffers);
+    co_await (pump(viewer, server, rfb::Direction::client_to_server) &&
+              pump(server, viewer, rfb::Direction::server_to_client) && handshake_watchdog());
   }
   // vencrypt: terminate: the pumps stopped where TLS starts; TLS on both legs from here (session_tls.cpp).
   if (tls_starting_ && !closing_) co_await relay_tls();
@@ -162,6 +166,18 @@ void Session::observe(rfb::Direction direction, std::span<const std::uint8_t> by
   if (parser_->finished()) handshake_finished();
 }
 
+void Session::show_to_taps(rfb::Direction direction, std::span<const std::uint8_t> bytes) {
+  // A tap added by this very chunk (the handshake ended in it) got the
+  // chunk's tail from the parser already.
+  const std::size_t running = taps_.size();
+  if (parser_) observe(direction, bytes);
+  for (std::size_t i = 0; i < running && !closing_; ++i) taps_[i]->on_bytes(direction, bytes);
+}
+
+bool Session::taps_want_bytes() const {
+  return std::any_of(taps_.begin(), taps_.end(), [](const auto& tap) { return tap->wants_bytes(); });
+}
+
 void Session::apply(const rfb::Event& event) {
   const auto& summary = parser_->summary();
   if (summary.version.major != 0)
@@ -200,6 +216,7 @@ void Session::apply(const rfb::Event& event) {
   } else if (const auto* tls = std::get_if<rfb::TlsStarts>(&event)) {
     note_tls_starts(*tls);
   } else if (const auto* init = std::get_if<rfb::ServerInitSeen>(&event)) {
+    server_init_seen_ = true;
     fields_[Field::width] = std::to_string(init->width);
     fields_[Field::height] = std::to_string(init->height);
     fields_[Field::desktop_name] = init->desktop_name;
@@ -210,6 +227,9 @@ void Session::apply(const rfb::Event& event) {
 
 void Session::handshake_finished() {
   handshake_done_ = true;
+  handshake_bytes_in_ = bytes_in_;
+  handshake_bytes_out_ = bytes_out_;
+  start_recording();  // before the parser goes: it holds the bytes past the handshake
   parser_.reset();  // nothing more to parse: free its buffers for the rest of the session
   timer_.cancel();
 }

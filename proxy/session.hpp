@@ -14,7 +14,8 @@
 #include "hooks/event.hpp"
 #include "hooks/event_sink.hpp"
 #include "proxy/asio.hpp"
-#include "proxy/buffer_pool.hpp"
+#include "proxy/relay/buffer_pool.hpp"
+#include "proxy/relay/tap.hpp"
 #include "proxy/disconnect_reason.hpp"
 #include "proxy/server_versions.hpp"
 #include "proxy/tls_stream.hpp"
@@ -27,6 +28,8 @@ namespace vhm::proxy {
 class SessionRegistry;
 class Blocking;
 class ServerVersions;
+class RecorderService;
+class RecorderTap;
 
 struct ListenerContext {
   conf::ListenerConfig config;
@@ -48,6 +51,8 @@ struct SessionServices {
   const std::shared_ptr<const conf::Config>* live_config = nullptr;
   // The scanner shield's greetings per target (server_versions.hpp); null: 3.8 or the listener's server_version.
   ServerVersions* server_versions = nullptr;
+  // Writes the recordings of listeners with `recording: enabled` (proxy/recording/); null: none.
+  RecorderService* recorder = nullptr;
 };
 
 class OutcomeWaiter;
@@ -84,7 +89,16 @@ class Session {
   void finish();
   awaitable<std::optional<tcp::resolver::results_type>> resolve_target();
   awaitable<bool> dial(const tcp::resolver::results_type& endpoints);
-  awaitable<void> pump(tcp::socket& from, tcp::socket& to, rfb::Direction direction);
+  // One direction of the relay between two legs (proxy/relay/legs.hpp, pump.cpp).
+  template <typename From, typename To>
+  awaitable<void> pump(From& from, To& to, rfb::Direction direction);
+  // The handshake parser while it lasts, then the taps (recorder, ...).
+  void show_to_taps(rfb::Direction direction, std::span<const std::uint8_t> bytes);
+  bool taps_want_bytes() const;
+  // Recording (proxy/recording/session_recording.cpp): the recorder tap starts
+  // where the handshake ends; the file is closed before `disconnect`.
+  void start_recording();
+  awaitable<void> end_recording();
   awaitable<void> handshake_watchdog();
   // Scanner shield (session_greeting.cpp): the viewer is greeted with the
   // server's version and must answer with a valid one before the proxy dials;
@@ -110,8 +124,6 @@ class Session {
   awaitable<void> relay_tls();
   template <typename ServerStream>
   awaitable<void> relay_tls_legs(TlsStream& viewer, ServerStream& server);
-  template <typename From, typename To>
-  awaitable<void> tls_pump(From& from, To& to, rfb::Direction direction);
   template <typename To>
   awaitable<void> end_tls_relay(bool from_client, const boost::system::error_code& error, To& to);
 
@@ -149,6 +161,11 @@ class Session {
   hooks::Event fields_;  // everything known so far; each event is a copy
   std::optional<rfb::HandshakeParser> parser_;  // dropped once the handshake is over
   bool handshake_done_ = false;
+  bool server_init_seen_ = false;  // the handshake ended in the clear: the content is visible
+  std::vector<std::unique_ptr<relay::Tap>> taps_;  // after the handshake, in order
+  RecorderTap* recorder_ = nullptr;                // one of taps_, when recording
+  std::uint64_t handshake_bytes_in_ = 0;           // counters when the handshake ended
+  std::uint64_t handshake_bytes_out_ = 0;
   // Scanner shield: the viewer's ProtocolVersion, read before dialing. Once
   // the relay runs, set means both version messages went where they belong.
   VersionMessageBytes greeted_with_{};

@@ -13,6 +13,7 @@
 
 #include <variant>
 
+#include "proxy/relay/legs.hpp"
 #include "proxy/session.hpp"
 #include "proxy/tls_legs.hpp"
 #include "rfb/vencrypt_messages.hpp"
@@ -134,8 +135,16 @@ awaitable<void> Session::relay_tls_legs(TlsStream& viewer, ServerStream& server)
                  rfb::vencrypt_subtype_name(tls_subtype_), describe_session(viewer.native_handle()));
   }
   // The inner protocol, parsed like the plaintext one, until either side ends.
-  co_await (tls_pump(viewer, server, rfb::Direction::client_to_server) &&
-            tls_pump(server, viewer, rfb::Direction::server_to_client) && handshake_watchdog());
+  relay::TlsLeg viewer_leg(viewer);
+  if constexpr (server_tls) {
+    relay::TlsLeg server_leg(server);
+    co_await (pump(viewer_leg, server_leg, rfb::Direction::client_to_server) &&
+              pump(server_leg, viewer_leg, rfb::Direction::server_to_client) && handshake_watchdog());
+  } else {
+    relay::TcpLeg server_leg(server, services_.buffers);
+    co_await (pump(viewer_leg, server_leg, rfb::Direction::client_to_server) &&
+              pump(server_leg, viewer_leg, rfb::Direction::server_to_client) && handshake_watchdog());
+  }
 }
 
 }  // namespace vhm::proxy

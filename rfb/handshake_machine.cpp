@@ -154,7 +154,13 @@ void Machine::run() {
     if (outcome == Outcome::need_more) return;
     buffer.consume(in.consumed());
   }
-  // Nothing after the handshake is ours to keep: drop (and wipe) what is left.
+  // Bytes after the handshake are the caller's (a recorder starts with them);
+  // the parser keeps nothing: drop (and wipe) what is left.
+  if (step == Step::done)
+    for (std::size_t d = 0; d < pending.size(); ++d) {
+      const auto left = pending[d].view();
+      after[d].assign(left.begin(), left.end());
+    }
   for (auto& buffer : pending) buffer.clear();
 }
 
@@ -176,6 +182,10 @@ void Machine::feed(Direction direction, std::span<const std::uint8_t> bytes) {
     bytes = bytes.subspan(take);
     run();
   }
+  if (step == Step::done) {  // the rest of this chunk was never buffered
+    auto& rest = after[static_cast<std::size_t>(direction)];
+    rest.insert(rest.end(), bytes.begin(), bytes.end());
+  }
 }
 
 void Machine::emit(Event event) {
@@ -196,6 +206,7 @@ void Machine::emit(Event event) {
           summary.width = e.width;
           summary.height = e.height;
           summary.desktop_name = e.desktop_name;
+          summary.pixel_format = e.pixel_format;
         }
       },
       event);

@@ -107,6 +107,8 @@ struct Machine {
   std::string error;
   std::vector<Event>* events = nullptr;  // sink of the feed in progress
   std::array<PendingBuffer, 2> pending;  // indexed by Direction
+  // Once done: the bytes of each direction fed beyond the handshake.
+  std::array<std::vector<std::uint8_t>, 2> after;
 };
 
 // Which direction's bytes a step waits for.

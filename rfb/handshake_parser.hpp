@@ -6,6 +6,7 @@
 // limit before it is trusted. After ServerInit, or once the exchange becomes
 // opaque (TLS the proxy does not terminate, unknown security type), finished()
 // is true and the caller stops feeding: the relay after that is a plain byte pump.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -43,7 +44,13 @@ struct UserNameSeen { std::string user; };
 // type is not understood; reason may then say why ("result hidden by RA2ne").
 struct AuthResultSeen { AuthResult result = AuthResult::unknown; std::string reason; };
 struct ClientInitSeen { bool shared = false; };
-struct ServerInitSeen { std::uint16_t width = 0; std::uint16_t height = 0; std::string desktop_name; };
+using PixelFormatBytes = std::array<std::uint8_t, 16>;  // PIXEL_FORMAT as on the wire
+struct ServerInitSeen {
+  std::uint16_t width = 0;
+  std::uint16_t height = 0;
+  std::string desktop_name;
+  PixelFormatBytes pixel_format{};
+};
 // The server accepted a TLS-based VeNCrypt subtype (ack 1): the next bytes on
 // both legs are a TLS handshake. With TlsVisibility::opaque an AuthResultSeen
 // (unknown) follows and the parser finishes. With TlsVisibility::terminated the
@@ -100,6 +107,7 @@ struct Summary {
   std::string xvp_target;          // xvp (22): the target system the client asked for, in clear
   std::uint16_t width = 0, height = 0;
   std::string desktop_name;
+  PixelFormatBytes pixel_format{};
   bool shared = false;
 };
 
@@ -120,6 +128,10 @@ class HandshakeParser {
   // is buffered yet). A gate uses it to hold the result back from the viewer.
   bool awaiting_security_result() const;
   const Summary& summary() const;
+  // Once finished() after ServerInit: the bytes of `direction` fed so far that
+  // come after the handshake (the tail of the last chunk, or bytes that waited
+  // for the other direction). A recorder starts with them. Empty otherwise.
+  std::span<const std::uint8_t> after_handshake(Direction direction) const;
 
  private:
   struct State;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "proxy/buffer_pool.hpp"
+#include "proxy/relay/buffer_pool.hpp"
 #include "proxy/endpoint_text.hpp"
 
 using namespace vhm::proxy;

@@ -1,4 +1,4 @@
-#include "proxy/buffer_pool.hpp"
+#include "proxy/relay/buffer_pool.hpp"
 
 namespace vhm::proxy {
 

@@ -1,0 +1,237 @@
+#include "proxy/recording/recorder_tap.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+namespace vhm::proxy {
+
+namespace {
+
+constexpr std::size_t max_settling_bytes = 64 * 1024;  // a viewer that sends this much before asking for updates
+constexpr std::size_t max_encodings_captured = 1024;   // longer SetEncodings lists are not put in the header
+
+record::WriterOptions writer_options(const conf::RecordingConfig& config, const std::filesystem::path& path) {
+  record::WriterOptions options;
+  options.path = path;
+  options.mode = config.mode;
+  options.compression =
+      config.compression == conf::RecordingCompression::zstd ? record::Compression::zstd : record::Compression::none;
+  options.zstd_level = config.zstd_level;
+  return options;
+}
+
+std::int32_t be32(const std::uint8_t* p) {
+  return static_cast<std::int32_t>((std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+                                   (std::uint32_t{p[2]} << 8) | p[3]);
+}
+
+}  // namespace
+
+struct RecorderTap::Link {
+  RecorderTap* tap = nullptr;
+};
+
+RecorderTap::RecorderTap(RecorderService& service, const conf::RecordingConfig& config, record::Header header,
+                         std::filesystem::path path, asio::any_io_executor executor, Callbacks callbacks)
+    : service_(service),
+      config_(config),
+      header_(std::move(header)),
+      path_(std::move(path)),
+      executor_(std::move(executor)),
+      callbacks_(std::move(callbacks)),
+      link_(std::make_shared<Link>(Link{this})),
+      started_(std::chrono::steady_clock::now()) {
+  header_.include_input = config_.include_input;
+  header_.compression = writer_options(config_, path_).compression;
+}
+
+RecorderTap::~RecorderTap() {
+  link_->tap = nullptr;
+  if (recording_ && phase_ != Phase::ended) recording_->abandon();
+}
+
+std::uint64_t RecorderTap::now_us() const {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_).count());
+}
+
+void RecorderTap::start(std::span<const std::uint8_t> viewer_bytes, std::span<const std::uint8_t> server_bytes) {
+  // What cannot be seen is recorded as such: a header saying why, no ciphertext.
+  if (!header_.content_visible) {
+    open();
+    phase_ = Phase::stopped;
+    return;
+  }
+  if (!viewer_bytes.empty()) on_bytes(rfb::Direction::client_to_server, viewer_bytes);
+  if (!server_bytes.empty()) on_bytes(rfb::Direction::server_to_client, server_bytes);
+}
+
+void RecorderTap::on_bytes(rfb::Direction direction, std::span<const std::uint8_t> bytes) {
+  if (!wants_bytes()) return;
+  if (direction == rfb::Direction::server_to_client) {
+    if (phase_ == Phase::settling) open();
+    record_server(bytes);
+  } else {
+    record_viewer(bytes);
+  }
+}
+
+void RecorderTap::record_server(std::span<const std::uint8_t> bytes) {
+  if (phase_ != Phase::recording) return;
+  push(record::BlockType::server_data, bytes);
+  recorded_server_ += bytes.size();
+}
+
+void RecorderTap::record_viewer(std::span<const std::uint8_t> bytes) {
+  kept_.clear();
+  if (viewer_followed_) {
+    const bool framed = framer_.feed(bytes, [&](const rfb::ClientMessageFramer::Piece& piece) {
+      namespace m = rfb::client_message;
+      const bool setting = piece.type == m::set_pixel_format || piece.type == m::set_encodings;
+      if (phase_ == Phase::settling) {
+        if (!setting && piece.first) {
+          // The viewer asks for updates now: what it asked for so far is the header's.
+          settling_.insert(settling_.end(), kept_.begin(), kept_.end());
+          kept_.clear();
+          open();
+        } else if (setting) {
+          if (piece.first) message_.clear();
+          if (message_.size() + piece.bytes.size() <= 4 + 4 * max_encodings_captured)
+            message_.insert(message_.end(), piece.bytes.begin(), piece.bytes.end());
+          if (piece.last && piece.type == m::set_pixel_format && message_.size() == 20) {
+            record::PixelFormat format;
+            std::copy(message_.begin() + 4, message_.end(), format.bytes.begin());
+            header_.viewer_pixel_format = format;
+          } else if (piece.last && piece.type == m::set_encodings && message_.size() >= 4) {
+            std::vector<std::int32_t> encodings;
+            for (std::size_t at = 4; at + 4 <= message_.size(); at += 4) encodings.push_back(be32(&message_[at]));
+            header_.viewer_encodings = std::move(encodings);
+          }
+        }
+      }
+      if (config_.include_input || !rfb::is_viewer_input(piece.type))
+        kept_.insert(kept_.end(), piece.bytes.begin(), piece.bytes.end());
+    });
+    if (!framed) {
+      viewer_followed_ = false;
+      const std::string why = "viewer stream not followed after byte " + std::to_string(framer_.offset()) + ": " +
+                              framer_.error() +
+                              (config_.include_input ? "; its later bytes are recorded unframed"
+                                                     : "; its later messages are not recorded");
+      spdlog::warn("recording {}: {}", path_.string(), why);
+      if (phase_ == Phase::settling) {
+        settling_.insert(settling_.end(), kept_.begin(), kept_.end());
+        kept_.clear();
+        open();
+      }
+      if (recording_) recording_->note(now_us(), why);
+    }
+  } else if (config_.include_input) {
+    kept_.assign(bytes.begin(), bytes.end());
+  }
+  if (phase_ == Phase::settling) {
+    settling_.insert(settling_.end(), kept_.begin(), kept_.end());
+    if (settling_.size() > max_settling_bytes) {
+      kept_.swap(settling_);
+      settling_.clear();
+      open();
+    } else {
+      return;
+    }
+  }
+  if (phase_ == Phase::recording && !kept_.empty()) {
+    push(record::BlockType::viewer_data, kept_);
+    recorded_viewer_ += kept_.size();
+  }
+}
+
+void RecorderTap::open() {
+  if (recording_) return;
+  phase_ = Phase::recording;
+  header_.start_unix_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch() -
+                              (std::chrono::steady_clock::now() - started_))
+                              .count();
+  recording_ = service_.start(writer_options(config_, path_), header_, config_.queue_size,
+                              [link = link_, executor = executor_](const RecordingReport& report) {
+                                asio::post(executor, [link, report] {
+                                  if (link->tap) link->tap->on_report(report);
+                                });
+                              });
+  if (!settling_.empty()) {
+    push(record::BlockType::viewer_data, settling_);
+    recorded_viewer_ += settling_.size();
+    settling_.clear();
+  }
+}
+
+void RecorderTap::push(record::BlockType type, std::span<const std::uint8_t> bytes) {
+  if (phase_ != Phase::recording || bytes.empty()) return;
+  if (recording_->push(type, now_us(), bytes)) return;
+  if (recording_->failed()) {  // the writer's report says why
+    phase_ = Phase::stopped;
+    return;
+  }
+  // The disk does not keep up: the stream cannot go on with a hole in it.
+  stop("the disk did not keep up (" + std::to_string(config_.queue_size) +
+       " bytes were waiting to be written); later bytes of the session are not in the recording");
+}
+
+void RecorderTap::stop(const std::string& why) {
+  if (phase_ == Phase::stopped || phase_ == Phase::ended) return;
+  phase_ = Phase::stopped;
+  if (recording_) recording_->note(now_us(), "recording stopped: " + why);
+  if (!failure_reported_) {
+    failure_reported_ = true;
+    if (callbacks_.failed) callbacks_.failed(why);
+  }
+}
+
+void RecorderTap::end(const std::string& reason, std::uint64_t relayed_server, std::uint64_t relayed_viewer,
+                      std::function<void()> done) {
+  if (phase_ == Phase::ended) return;
+  if (phase_ == Phase::settling) open();
+  phase_ = Phase::ended;
+  record::Trailer trailer;
+  trailer.duration_us = now_us();
+  trailer.server_bytes = relayed_server;
+  trailer.viewer_bytes = relayed_viewer;
+  trailer.recorded_server_bytes = recorded_server_;
+  trailer.recorded_viewer_bytes = recorded_viewer_;
+  if (header_.content_visible) {
+    trailer.dropped_bytes = relayed_server > recorded_server_ ? relayed_server - recorded_server_ : 0;
+    if (config_.include_input && relayed_viewer > recorded_viewer_) trailer.dropped_bytes += relayed_viewer - recorded_viewer_;
+  }
+  trailer.end_reason = reason;
+  if (writer_failed_) {  // nothing more can be written: the file stays as far as it got
+    recording_->abandon();
+    if (done) done();
+    return;
+  }
+  done_ = std::move(done);
+  recording_->finish(trailer);
+}
+
+void RecorderTap::on_report(const RecordingReport& report) {
+  switch (report.kind) {
+    case RecordingReport::Kind::started:
+      if (callbacks_.started) callbacks_.started(report.path);
+      break;
+    case RecordingReport::Kind::failed:
+      writer_failed_ = true;
+      if (phase_ != Phase::ended) phase_ = Phase::stopped;
+      if (!failure_reported_) {
+        failure_reported_ = true;
+        if (callbacks_.failed) callbacks_.failed(report.error);
+      }
+      if (done_) std::exchange(done_, {})();
+      break;
+    case RecordingReport::Kind::finished:
+      if (callbacks_.finished) callbacks_.finished(report.path, report.file_bytes);
+      if (done_) std::exchange(done_, {})();
+      break;
+  }
+}
+
+}  // namespace vhm::proxy

@@ -1,0 +1,90 @@
+#pragma once
+// The recorder as a relay tap: from the end of the handshake it copies what
+// the relay moves into the session's recording (RecorderService), minus what
+// must not be kept: the viewer's key, pointer and clipboard messages unless
+// `include_input`. The handshake itself is never recorded (its facts are in
+// the header), so no challenge, response, password or key ever is.
+//
+// The file is created once the viewer has said how it wants its updates
+// (SetPixelFormat, SetEncodings: they go into the header) - at its first
+// other message, the server's first update, or the session's end.
+//
+// Failures (queue full, disk error) go to `on_failure` once; the session
+// applies `on_error`. From then on the tap wants no more bytes.
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "proxy/asio.hpp"
+#include "proxy/recording/recorder_service.hpp"
+#include "proxy/relay/tap.hpp"
+#include "record/format.hpp"
+#include "rfb/client_messages.hpp"
+
+namespace vhm::proxy {
+
+class RecorderTap final : public relay::Tap {
+ public:
+  struct Callbacks {  // all run on the session's executor
+    std::function<void(const std::filesystem::path&)> started;
+    std::function<void(const std::string& error)> failed;  // once; the session applies on_error
+    std::function<void(const std::filesystem::path&, std::uint64_t file_bytes)> finished;
+  };
+
+  RecorderTap(RecorderService& service, const conf::RecordingConfig& config, record::Header header,
+              std::filesystem::path path, asio::any_io_executor executor, Callbacks callbacks);
+  ~RecorderTap() override;
+  RecorderTap(const RecorderTap&) = delete;
+  RecorderTap& operator=(const RecorderTap&) = delete;
+
+  // The bytes the handshake parser saw past the handshake, first.
+  void start(std::span<const std::uint8_t> viewer_bytes, std::span<const std::uint8_t> server_bytes);
+  void on_bytes(rfb::Direction direction, std::span<const std::uint8_t> bytes) override;
+  bool wants_bytes() const override { return phase_ == Phase::settling || phase_ == Phase::recording; }
+
+  // The session is over: writes the trailer. `relayed_*`: bytes each way since
+  // the handshake ended. `done` runs once the file is closed (or failed).
+  void end(const std::string& reason, std::uint64_t relayed_server, std::uint64_t relayed_viewer,
+           std::function<void()> done);
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  enum class Phase { settling, recording, stopped, ended };
+  struct Link;  // lets writer-thread reports find this tap, or nothing once it is gone
+
+  void open();
+  void record_viewer(std::span<const std::uint8_t> bytes);
+  void record_server(std::span<const std::uint8_t> bytes);
+  void push(record::BlockType type, std::span<const std::uint8_t> bytes);
+  void stop(const std::string& why);
+  void on_report(const RecordingReport& report);
+  std::uint64_t now_us() const;
+
+  RecorderService& service_;
+  const conf::RecordingConfig config_;
+  record::Header header_;
+  std::filesystem::path path_;
+  asio::any_io_executor executor_;
+  Callbacks callbacks_;
+  std::shared_ptr<Link> link_;
+  std::shared_ptr<RecorderService::Recording> recording_;
+  Phase phase_ = Phase::settling;
+  std::chrono::steady_clock::time_point started_;
+  rfb::ClientMessageFramer framer_;
+  bool viewer_followed_ = true;         // false once the framer lost the viewer stream
+  std::vector<std::uint8_t> kept_;      // this chunk's viewer bytes to record
+  std::vector<std::uint8_t> settling_;  // viewer bytes kept before the file exists
+  std::vector<std::uint8_t> message_;   // SetPixelFormat / SetEncodings being captured for the header
+  std::uint64_t recorded_server_ = 0;
+  std::uint64_t recorded_viewer_ = 0;
+  bool failure_reported_ = false;
+  bool writer_failed_ = false;  // the file cannot be written any more (its report came)
+  std::function<void()> done_;
+};
+
+}  // namespace vhm::proxy
