@@ -4,10 +4,15 @@
 // and the trailer go together; a parsed header and trailer survive their JSON
 // round trip unchanged; and any prefix of the input reads as a prefix of the
 // same blocks (a cut file loses blocks at its end, never changes them).
+// Each input runs twice: as it is, and with its CRCs made right (header and
+// uncompressed blocks), so mutations get past the CRCs into the JSON and the
+// block rules instead of stopping at "CRC mismatch".
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "fuzz/support/check.hpp"
+#include "record/block_codec.hpp"
 #include "record/header_json.hpp"
 #include "record/reader.hpp"
 
@@ -76,14 +81,35 @@ Outcome read_all(const std::uint8_t* data, std::size_t size, bool check) {
   return o;
 }
 
-}  // namespace
+// Rewrites the header CRC and, for uncompressed files, each block's CRC
+// wherever the lengths leave room for one.
+std::vector<std::uint8_t> with_good_crcs(const std::uint8_t* data, std::size_t size) {
+  namespace codec = vhm::record::codec;
+  std::vector<std::uint8_t> bytes(data, data + size);
+  if (size < codec::preamble_fixed_size) return bytes;
+  const auto set_crc = [&](std::size_t from, std::size_t length) {
+    const std::uint32_t crc = codec::crc32(std::span(bytes).subspan(from, length));
+    for (int i = 0; i < 4; ++i) bytes[from + length + i] = static_cast<std::uint8_t>(crc >> (24 - 8 * i));
+  };
+  const std::uint64_t header = codec::preamble_fixed_size + std::uint64_t{codec::get_u32(bytes.data() + 16)};
+  if (header + codec::crc_size > size) return bytes;
+  set_crc(0, header);
+  if (bytes[12] != 0) return bytes;
+  for (std::uint64_t at = header + codec::crc_size; at + codec::block_head_size <= size;) {
+    const std::uint64_t length = codec::block_head_size + std::uint64_t{codec::get_u32(bytes.data() + at + 9)};
+    if (at + length + codec::crc_size > size) break;
+    set_crc(at, length);
+    at += length + codec::crc_size;
+  }
+  return bytes;
+}
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+void run(const std::uint8_t* data, std::size_t size) {
   const Outcome whole = read_all(data, size, true);
-  if (!whole.opened || size == 0) return 0;
+  if (!whole.opened || size == 0) return;
   const std::size_t cut = size - 1 - data[size - 1] % size;  // a prefix chosen by the input
   const Outcome part = read_all(data, cut, false);
-  if (!part.opened) return 0;
+  if (!part.opened) return;
   // A proper prefix of a complete file is truncated; a complete prefix means data after the trailer.
   VHM_FUZZ_CHECK(whole.status != ReadStatus::complete || part.status == ReadStatus::truncated, part.error);
   VHM_FUZZ_CHECK(part.status != ReadStatus::complete || whole.status == ReadStatus::corrupt, whole.error);
@@ -93,5 +119,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     VHM_FUZZ_CHECK(part.blocks[i].type == whole.blocks[i].type && part.blocks[i].time_us == whole.blocks[i].time_us &&
                        part.blocks[i].payload == whole.blocks[i].payload,
                    "block " + std::to_string(i) + " differs in the prefix of " + std::to_string(cut));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  run(data, size);
+  const auto fixed = with_good_crcs(data, size);
+  if (!std::equal(fixed.begin(), fixed.end(), data)) run(fixed.data(), fixed.size());
   return 0;
 }

@@ -92,7 +92,7 @@ struct RecordingReader::State {
     std::size_t n = 0;
     if (fd < 0) {
       n = std::min(reader_chunk, memory.size() - memory_pos);
-      std::memcpy(to, memory.data() + memory_pos, n);
+      if (n > 0) std::memcpy(to, memory.data() + memory_pos, n);
       memory_pos += n;
     } else {
       ssize_t r;
