@@ -14,7 +14,9 @@
 #include "app/cli.hpp"
 #include "app/ctl_command.hpp"
 #include "app/logging.hpp"
+#include "app/play_command.hpp"
 #include "app/quick_config.hpp"
+#include "app/recording_command.hpp"
 #include "app/stdout_event_sink.hpp"
 #include "app/version.hpp"
 #include "conf/config_loader.hpp"
@@ -55,6 +57,9 @@ std::size_t hook_count(const vhm::conf::Config& config) {
 int main(int argc, char** argv) {
   // `ctl` is a client of a running proxy, with its own options.
   if (argc > 1 && std::string_view(argv[1]) == "ctl") return vhm::app::run_ctl_command(argc, argv);
+  // `play` and `recording` work on recording files, without a configuration.
+  if (argc > 1 && std::string_view(argv[1]) == "play") return vhm::app::run_play_command(argc, argv);
+  if (argc > 1 && std::string_view(argv[1]) == "recording") return vhm::app::run_recording_command(argc, argv);
 
   const auto options = vhm::app::parse_cli(argc, argv);
   if (!options) return exit_usage;

@@ -17,14 +17,18 @@ struct PlayOptions {
   std::filesystem::path file;
   std::string listen = "127.0.0.1:5950";  // host:port; port 0 picks one (printed on stdout)
   double speed = 1.0;                     // > 0; 2 = twice as fast
-  bool loop = false;                      // start again at the end (the viewer reconnects? no: see docs)
+  // At the end, close each viewer's connection (after the last byte) so that a
+  // reconnecting viewer starts over; a VNC stream cannot restart in place.
+  bool loop = false;
   double start_seconds = 0;               // skip ahead: bytes before it are sent at once
   std::string password;                   // non-empty: VncAuth instead of None
   std::optional<std::size_t> max_viewers; // stop after this many viewers were served (tests, scripts)
 };
 
-// Runs until SIGINT/SIGTERM (or max_viewers). Returns the process exit code;
-// prints clear errors to stderr (bad file, address in use, ...).
+// Runs until SIGINT/SIGTERM (or max_viewers). Returns the process exit code:
+// 0 stopped, 1 cannot listen, 2 bad option value, 4 the file cannot be played
+// (unreadable, not a recording, content not visible); prints clear errors to
+// stderr. Prints "playing FILE on HOST:PORT" on stdout once listening.
 int run_player(const PlayOptions& options);
 
 }  // namespace vhm::player
