@@ -77,6 +77,7 @@ struct RecordingReader::State {
   std::optional<ReadStatus> final_status;
   std::string final_error;
   std::string read_error;  // why fill() failed
+  std::string deferred_error;  // zstd: a frame error, reported once the blocks before it are read
 
   ~State() {
     if (dctx != nullptr) ZSTD_freeDCtx(dctx);
@@ -135,6 +136,7 @@ struct RecordingReader::State {
 
   // zstd: decompresses more into `blocks`. nullopt when it did; else the final status.
   std::optional<ReadStatus> inflate(std::string& error, bool after_trailer) {
+    if (!deferred_error.empty()) return finish(ReadStatus::corrupt, deferred_error, error);
     if (frame_ended && !blocks.empty())
       return finish(ReadStatus::corrupt, block_place(block_offset) + ": block split across zstd frames", error);
     if (raw.empty()) {
@@ -161,15 +163,18 @@ struct RecordingReader::State {
     blocks.commit(out.pos);
     raw.consume(in.pos);
     raw_offset += in.pos;
-    if (ZSTD_isError(r))
-      return finish(ReadStatus::corrupt,
-                    "zstd frame at byte " + std::to_string(frame_start) + ": " + ZSTD_getErrorName(r), error);
+    // A frame error is reported after the whole blocks decompressed before
+    // it: the file as it is then yields what any cut of it would.
+    if (ZSTD_isError(r)) {
+      deferred_error = "zstd frame at byte " + std::to_string(frame_start) + ": " + ZSTD_getErrorName(r);
+      return std::nullopt;
+    }
     frame_content += out.pos;
-    if (frame_content > max_zstd_frame_content)
-      return finish(ReadStatus::corrupt,
-                    "zstd frame at byte " + std::to_string(frame_start) + " holds more than " +
-                        std::to_string(max_zstd_frame_content) + " bytes",
-                    error);
+    if (frame_content > max_zstd_frame_content) {
+      deferred_error = "zstd frame at byte " + std::to_string(frame_start) + " holds more than " +
+                       std::to_string(max_zstd_frame_content) + " bytes";
+      return std::nullopt;
+    }
     if (after_trailer && out.pos > 0)
       return finish(ReadStatus::corrupt, "data after the trailer in the zstd frame at byte " + std::to_string(frame_start), error);
     if (r == 0) {
@@ -184,12 +189,8 @@ struct RecordingReader::State {
     if (header.compression == Compression::zstd) {
       if (!blocks.empty())
         return finish(ReadStatus::corrupt, block_place(block_offset) + ": data after the trailer", error);
-      while (in_frame) {
+      while (in_frame)  // the rest of the trailer's frame: its end, nothing more
         if (auto status = inflate(error, true)) return *status;
-        if (raw.empty() && source_eof && in_frame)
-          return finish(ReadStatus::truncated, "file ends inside the zstd frame at byte " + std::to_string(frame_start),
-                        error);
-      }
     }
     if (raw.empty() && fill() < 0) return finish(ReadStatus::corrupt, read_error, error);
     if (!raw.empty())
