@@ -11,11 +11,24 @@
 # (the first 4 KiB the server sent, in hex); when the server gave a
 # reason for refusing or failing the login, also reason_hex=<its bytes in hex>
 # and the error ends with "(server reason: <text>)".
+#
+# --until-idle MS (with capture): after the first update keep requesting and
+# applying updates until the server sent nothing for MS milliseconds; prints
+# updates=<FramebufferUpdates applied> and last_update_s=<seconds from the
+# first update to the last>. --probe X,Y (repeatable): prints
+# pixel_X_Y=rrggbb of the framebuffer (after --until-idle).
+# --run CMD (repeatable, with capture): after the above, on the same
+# connection, runs CMD (sh -c; a failure is an error), then applies updates
+# until the server sent nothing for --until-idle ms (default 1000); prints
+# run_N_updates=<count> (N from 1); --probe then shows the final framebuffer.
+# --save FILE: at the end writes the framebuffer (as received, without the
+# cursor) to FILE as binary PPM (P6); prints saved=FILE.
 use strict;
 use warnings;
 use Getopt::Long;
 use IO::Select;
 use IO::Socket::IP;
+use Time::HiRes ();
 use Net::VNC;
 
 package CountingSocket {
@@ -80,9 +93,28 @@ sub read_reason {
 }
 
 $| = 1;
-my %opt = (host => '127.0.0.1', timeout => 20, hold => 0, capture => 1);
+my %opt = (host => '127.0.0.1', timeout => 20, hold => 0, capture => 1, 'until-idle' => 0,
+           probe => [], run => []);
 GetOptions(\%opt, 'host=s', 'port=i', 'password=s', 'timeout=i', 'hold=f',
-           'capture!') or die "bad arguments\n";
+           'capture!', 'until-idle=i', 'probe=s@',
+           'run=s@', 'save=s') or die "bad arguments\n";
+
+# True when a byte from the server is waiting: in the socket's PerlIO buffer
+# (Net::VNC reads through it, so select() alone would miss bytes read ahead)
+# or, within $wait seconds, on the socket itself.
+sub server_bytes_waiting {
+    my ($sock, $wait) = @_;
+    $sock->blocking(0);
+    my $got = CORE::read($sock, my $byte, 1);
+    $sock->clearerr;
+    $sock->blocking(1);
+    if ($got) {
+        $sock->ungetc(ord $byte);  # CORE::read did not count it; Net::VNC's read will
+        return 1;
+    }
+    return 0 if defined $got;  # EOF
+    return IO::Select->new($sock)->can_read($wait) ? 1 : 0;
+}
 die "--port is required\n" unless $opt{port};
 
 my $socket;
@@ -108,6 +140,50 @@ my $ok = eval {
     if ($opt{capture}) {
         my $image = $vnc->capture;
         print "captured=", $image->width, "x", $image->height, "\n";
+        if ($opt{'until-idle'} > 0) {
+            # Like a real viewer: after each update ask for the next one.
+            my $updates = 1;
+            my $first = Time::HiRes::time();
+            my $last = $first;
+            $vnc->_send_update_request();
+            while (server_bytes_waiting($vnc->socket, $opt{'until-idle'} / 1000)) {
+                next unless $vnc->_receive_message() == 0;
+                $updates++;
+                $last = Time::HiRes::time();
+                $vnc->_send_update_request();
+            }
+            print "updates=$updates\n";
+            printf "last_update_s=%.3f\n", $last - $first;
+        }
+        my $requested = $opt{'until-idle'} > 0;  # that loop leaves one request unanswered
+        my $run = 0;
+        for my $command (@{$opt{run}}) {
+            $run++;
+            system('/bin/sh', '-c', $command) == 0
+                or die "--run $run failed (status $?): $command\n";
+            $vnc->_send_update_request() unless $requested;
+            $requested = 1;
+            my $updates = 0;
+            while (server_bytes_waiting($vnc->socket, ($opt{'until-idle'} || 1000) / 1000)) {
+                next unless $vnc->_receive_message() == 0;
+                $updates++;
+                $vnc->_send_update_request();
+            }
+            print "run_${run}_updates=$updates\n";
+        }
+        for my $point (@{$opt{probe}}) {
+            my ($x, $y) = $point =~ /\A(\d+),(\d+)\z/ or die "bad --probe $point\n";
+            my ($r, $g, $b) = $vnc->_framebuffer->query_pixel($x, $y);
+            printf "pixel_%d_%d=%02x%02x%02x\n", $x, $y, $r, $g, $b;
+        }
+    }
+    if (defined $opt{save}) {
+        die "--save needs a captured framebuffer\n" unless $vnc->_framebuffer;
+        my $image = $vnc->_framebuffer->clone;
+        $image->has_alpha(0);
+        $image->image_set_format('pnm');  # Imlib2 writes P6 for an image without alpha
+        $image->save($opt{save});
+        print "saved=$opt{save}\n";
     }
     print "logged_in=1\n";
     if ($opt{hold} > 0) {
