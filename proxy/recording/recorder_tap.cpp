@@ -79,8 +79,7 @@ void RecorderTap::on_bytes(rfb::Direction direction, std::span<const std::uint8_
 
 void RecorderTap::record_server(std::span<const std::uint8_t> bytes) {
   if (phase_ != Phase::recording) return;
-  push(record::BlockType::server_data, bytes);
-  recorded_server_ += bytes.size();
+  if (push(record::BlockType::server_data, bytes)) recorded_server_ += bytes.size();
 }
 
 void RecorderTap::record_viewer(std::span<const std::uint8_t> bytes) {
@@ -140,10 +139,7 @@ void RecorderTap::record_viewer(std::span<const std::uint8_t> bytes) {
       return;
     }
   }
-  if (phase_ == Phase::recording && !kept_.empty()) {
-    push(record::BlockType::viewer_data, kept_);
-    recorded_viewer_ += kept_.size();
-  }
+  if (phase_ == Phase::recording && push(record::BlockType::viewer_data, kept_)) recorded_viewer_ += kept_.size();
 }
 
 void RecorderTap::open() {
@@ -159,33 +155,39 @@ void RecorderTap::open() {
                                   if (link->tap) link->tap->on_report(report);
                                 });
                               });
-  if (!settling_.empty()) {
-    push(record::BlockType::viewer_data, settling_);
-    recorded_viewer_ += settling_.size();
-    settling_.clear();
-  }
+  if (push(record::BlockType::viewer_data, settling_)) recorded_viewer_ += settling_.size();
+  settling_.clear();
 }
 
-void RecorderTap::push(record::BlockType type, std::span<const std::uint8_t> bytes) {
-  if (phase_ != Phase::recording || bytes.empty()) return;
-  if (recording_->push(type, now_us(), bytes)) return;
+bool RecorderTap::push(record::BlockType type, std::span<const std::uint8_t> bytes) {
+  if (phase_ != Phase::recording || bytes.empty()) return false;
+  if (recording_->push(type, now_us(), bytes)) return true;
   if (recording_->failed()) {  // the writer's report says why
     phase_ = Phase::stopped;
-    return;
+    return false;
   }
   // The disk does not keep up: the stream cannot go on with a hole in it.
   stop("the disk did not keep up (" + std::to_string(config_.queue_size) +
        " bytes were waiting to be written); later bytes of the session are not in the recording");
+  return false;
 }
 
 void RecorderTap::stop(const std::string& why) {
   if (phase_ == Phase::stopped || phase_ == Phase::ended) return;
   phase_ = Phase::stopped;
   if (recording_) recording_->note(now_us(), "recording stopped: " + why);
-  if (!failure_reported_) {
-    failure_reported_ = true;
-    if (callbacks_.failed) callbacks_.failed(why);
-  }
+  report_failure(why);
+}
+
+void RecorderTap::report_failure(const std::string& why) {
+  if (failure_reported_) return;
+  failure_reported_ = true;
+  if (callbacks_.on_error) callbacks_.on_error(why);  // at once: close_session must not relay unrecorded bytes
+  // The event comes after recording_started, which may still be on its way.
+  if (started_reported_ || writer_failed_)
+    callbacks_.failed(why);
+  else
+    held_failure_ = why;
 }
 
 void RecorderTap::end(const std::string& reason, std::uint64_t relayed_server, std::uint64_t relayed_viewer,
@@ -216,15 +218,15 @@ void RecorderTap::end(const std::string& reason, std::uint64_t relayed_server, s
 void RecorderTap::on_report(const RecordingReport& report) {
   switch (report.kind) {
     case RecordingReport::Kind::started:
+      started_reported_ = true;
       if (callbacks_.started) callbacks_.started(report.path);
+      if (held_failure_) callbacks_.failed(*std::exchange(held_failure_, std::nullopt));
       break;
     case RecordingReport::Kind::failed:
       writer_failed_ = true;
       if (phase_ != Phase::ended) phase_ = Phase::stopped;
-      if (!failure_reported_) {
-        failure_reported_ = true;
-        if (callbacks_.failed) callbacks_.failed(report.error);
-      }
+      if (held_failure_) callbacks_.failed(*std::exchange(held_failure_, std::nullopt));
+      report_failure(report.error);
       if (done_) std::exchange(done_, {})();
       break;
     case RecordingReport::Kind::finished:

@@ -30,9 +30,12 @@ namespace vhm::proxy {
 
 class RecorderTap final : public relay::Tap {
  public:
-  struct Callbacks {  // all run on the session's executor
+  struct Callbacks {  // all run on the session's executor; all must be set
     std::function<void(const std::filesystem::path&)> started;
-    std::function<void(const std::string& error)> failed;  // once; the session applies on_error
+    // Once, at the moment recording fails: the session applies `on_error`.
+    std::function<void(const std::string& error)> on_error;
+    // Once, for the event and the log: after `started` if the file was created.
+    std::function<void(const std::string& error)> failed;
     std::function<void(const std::filesystem::path&, std::uint64_t file_bytes)> finished;
   };
 
@@ -60,8 +63,9 @@ class RecorderTap final : public relay::Tap {
   void open();
   void record_viewer(std::span<const std::uint8_t> bytes);
   void record_server(std::span<const std::uint8_t> bytes);
-  void push(record::BlockType type, std::span<const std::uint8_t> bytes);
+  bool push(record::BlockType type, std::span<const std::uint8_t> bytes);  // false: not recorded
   void stop(const std::string& why);
+  void report_failure(const std::string& why);
   void on_report(const RecordingReport& report);
   std::uint64_t now_us() const;
 
@@ -84,6 +88,8 @@ class RecorderTap final : public relay::Tap {
   std::uint64_t recorded_viewer_ = 0;
   bool failure_reported_ = false;
   bool writer_failed_ = false;  // the file cannot be written any more (its report came)
+  bool started_reported_ = false;
+  std::optional<std::string> held_failure_;  // waits for `started`
   std::function<void()> done_;
 };
 

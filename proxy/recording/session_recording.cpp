@@ -74,14 +74,16 @@ void Session::start_recording() {
     spdlog::info("session {}: recording to {}", id(), file.string());
     publish(EventKind::recording_started);
   };
-  callbacks.failed = [this](const std::string& error) {
+  const bool fail_closed = config.on_error == conf::RecordingOnError::close_session;
+  callbacks.on_error = [this, fail_closed](const std::string& error) {
+    if (fail_closed) close(DisconnectReason::recording_failed, error);
+  };
+  callbacks.failed = [this, fail_closed](const std::string& error) {
     fields_[Field::recording_path] = recorder_->path().string();
-    const bool fail_closed = listener_->config.recording.on_error == conf::RecordingOnError::close_session;
     spdlog::error("session {}: recording failed ({}): {}; {}", id(), recorder_->path().string(),
-                  util::printable(error), fail_closed ? "closing the session (on_error: close_session)"
+                  util::printable(error), fail_closed ? "the session is closed (on_error: close_session)"
                                                       : "the session goes on unrecorded (on_error: continue)");
     publish(EventKind::recording_failed, error);
-    if (fail_closed) close(DisconnectReason::recording_failed, error);
   };
   callbacks.finished = [this](const std::filesystem::path& file, std::uint64_t bytes) {
     fields_[Field::recording_bytes] = std::to_string(bytes);
