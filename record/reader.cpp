@@ -1,6 +1,7 @@
 #include "record/reader.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -306,11 +307,18 @@ RecordingReader::~RecordingReader() = default;
 std::unique_ptr<RecordingReader> RecordingReader::open(const std::filesystem::path& path, std::string& error) {
   auto state = std::make_unique<State>();
   state->name = path.string();
-  state->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read.
+  state->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (state->fd < 0) {
     error = "cannot open " + path.string() + ": " + io::errno_text(errno);
     return nullptr;
   }
+  struct stat st {};
+  if (::fstat(state->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    error = path.string() + ": not a regular file";
+    return nullptr;
+  }
+  ::fcntl(state->fd, F_SETFL, ::fcntl(state->fd, F_GETFL) & ~O_NONBLOCK);
   error = state->read_header();
   if (!error.empty()) return nullptr;
   return std::unique_ptr<RecordingReader>(new RecordingReader(std::move(state)));

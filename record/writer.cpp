@@ -65,6 +65,8 @@ struct RecordingWriter::State {
     return size;
   }
 
+  void append(const Block& block);
+
   bool flush(std::string& error, int* error_number) {
     if (failed) {
       error = "cannot write " + path.string() + ": an earlier write failed (" + io::errno_text(failed_errno) + ")";
@@ -149,7 +151,12 @@ std::unique_ptr<RecordingWriter> RecordingWriter::create(const WriterOptions& op
 }
 
 void RecordingWriter::append(const Block& block) {
-  State& s = *state_;
+  if (block.type == BlockType::trailer) return;  // only finish() writes it: nothing may follow a trailer
+  state_->append(block);
+}
+
+void RecordingWriter::State::append(const Block& block) {
+  State& s = *this;
   if (s.failed) return;
   // The format promises non-decreasing times; a clock step must not break the file.
   const std::uint64_t time = std::max(block.time_us, s.last_time_us);
@@ -186,7 +193,7 @@ bool RecordingWriter::finish(const Trailer& trailer, std::string& error, int* er
   block.type = BlockType::trailer;
   block.time_us = std::max(trailer.duration_us, s.last_time_us);
   block.payload.assign(json.begin(), json.end());
-  append(block);
+  s.append(block);
   bool ok = s.flush(error, error_number);
   if (ok && ::fdatasync(s.fd) != 0) ok = s.fail(error, error_number, errno, "cannot write");
   const int fd = std::exchange(s.fd, -1);

@@ -133,3 +133,24 @@ TEST_CASE("writer errors: a full disk gives ENOSPC and its text (tmpfs in a priv
   }
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+TEST_CASE("writer errors: a trailer appended by hand is ignored, finish() writes the only one") {
+  TempDir dir;
+  std::string error;
+  int e = 0;
+  auto writer = create_at(dir / "x.vhmrec", error, e);
+  REQUIRE(writer);
+  writer->append(block(BlockType::trailer, 1, "{}"));
+  writer->append(block(BlockType::server_data, 2, "a"));
+  REQUIRE(writer->finish(sample_trailer(), error));
+  const auto r = read_path(dir / "x.vhmrec");
+  CHECK(r.status == ReadStatus::complete);
+  CHECK(r.blocks.size() == 1);
+}
+
+TEST_CASE("reader: only regular files are opened, a FIFO does not block") {
+  TempDir dir;
+  REQUIRE(::mkfifo((dir / "fifo.vhmrec").c_str(), 0600) == 0);
+  CHECK(read_path(dir / "fifo.vhmrec").open_error == (dir / "fifo.vhmrec").string() + ": not a regular file");
+  CHECK(read_path(dir.path()).open_error == dir.path().string() + ": not a regular file");
+}
