@@ -1,9 +1,11 @@
 // The `recording:` keys, top-level and per listener (conf/load_recording.hpp).
 #include "conf/load_recording.hpp"
 
+#include <algorithm>
 #include <array>
 #include <set>
 #include <string_view>
+#include <vector>
 
 #include "conf/config_sections.hpp"
 #include "conf/event_schema.hpp"
@@ -62,9 +64,25 @@ void check_name(const std::string& name, const Entry& entry, ProblemList& proble
   else if (dot_segment)
     bad("must not contain a '.' or '..' path segment (files stay below dir), got " + quoted);
 
+  if (name.find('\0') != std::string::npos) bad("must not contain a NUL byte");
+
+  // record/naming.hpp reads every {...} as a placeholder: braces that are not
+  // one would expand differently from what the template says.
+  const auto refs = find_placeholders(name);
+  std::vector<bool> in_placeholder(name.size(), false);
+  for (const auto& ref : refs)
+    std::fill_n(in_placeholder.begin() + static_cast<std::ptrdiff_t>(ref.offset), ref.name.size() + 2, true);
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if ((name[i] == '{' || name[i] == '}') && !in_placeholder[i]) {
+      bad("'{' and '}' may only enclose a placeholder such as {session_id} (character " + std::to_string(i + 1) +
+          "), got " + quoted);
+      break;
+    }
+  }
+
   bool has_session_id = false;
   std::set<std::string> reported;
-  for (const auto& ref : find_placeholders(name)) {
+  for (const auto& ref : refs) {
     has_session_id = has_session_id || ref.name == "session_id";
     if (is_name_field(ref.name) || !reported.insert(ref.name).second) continue;
     if (parse_field(ref.name))

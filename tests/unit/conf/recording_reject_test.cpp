@@ -128,6 +128,13 @@ TEST_CASE("recording rejects: file name templates that could escape dir or colli
                             "unknown placeholder {colour} (usable: session_id,");
   require_recording_problem(listener_with("name: \"/{session_id}\""), "listeners[0].recording.name", "name:",
                             "must be relative to dir");
+  // record/naming.hpp would read any {...} as a placeholder.
+  for (const char* name : {"{session_id}-{Literal}", "{session_id}-{ awk }", "{session_id}}", "{{session_id}",
+                           "{session_id}-{", "{}{session_id}"})
+    require_recording_problem(section_with("name: \"" + std::string(name) + "\""), "recording.name", "name:",
+                              "'{' and '}' may only enclose a placeholder such as {session_id} (character");
+  require_recording_problem(section_with("name: \"{session_id}\\0x\""), "recording.name", "name:",
+                            "must not contain a NUL byte");
 }
 
 TEST_CASE("recording rejects: a name template reports the shape and each placeholder problem") {
