@@ -32,7 +32,9 @@ class RecordingWriter {
   RecordingWriter(const RecordingWriter&) = delete;
   RecordingWriter& operator=(const RecordingWriter&) = delete;
 
-  // Queues a block in memory (payloads over max_block_payload are split).
+  // Queues a block in memory (payloads over max_block_payload are split; a
+  // time before the previous block's is raised to it; a trailer block is
+  // ignored: finish() writes the trailer). No allocation once the buffer has grown.
   void append(const Block& block);
   std::size_t pending_bytes() const;  // appended, not yet flushed
   // Writes what was appended. false and `error`/`error_number` (ENOSPC, EIO...) on failure.
