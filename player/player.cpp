@@ -76,7 +76,7 @@ class PlayerServer {
         continue;
       }
       ++accepted;
-      asio::co_spawn(io_, serve(std::move(socket)), [](std::exception_ptr error) {
+      asio::co_spawn(io_, serve(std::move(socket), this), [](std::exception_ptr error) {
         if (!error) return;
         try {
           std::rethrow_exception(error);
@@ -93,18 +93,20 @@ class PlayerServer {
     finish_if_idle();
   }
 
-  awaitable<void> serve(tcp::socket socket) {
-    ViewerSession session(std::move(socket), settings_);
-    sessions_.insert(&session);
-    try {
-      co_await session.run();
-    } catch (...) {
-      sessions_.erase(&session);
-      finish_if_idle();
-      throw;
-    }
-    sessions_.erase(&session);
-    finish_if_idle();
+  // One viewer's coroutine: the session lives in this frame and is listed
+  // while it runs, so a signal can end it.
+  static awaitable<void> serve(tcp::socket socket, PlayerServer* server) {
+    ViewerSession session(std::move(socket), server->settings_);
+    server->sessions_.insert(&session);
+    struct Unlist {
+      PlayerServer* server;
+      ViewerSession* session;
+      ~Unlist() {
+        server->sessions_.erase(session);
+        server->finish_if_idle();
+      }
+    } unlist{server, &session};
+    co_await session.run();
   }
 
   void stop(const char* why) {

@@ -60,7 +60,10 @@ ViewerSession::ViewerSession(tcp::socket socket, const PlaybackSettings& setting
 
 awaitable<void> ViewerSession::run() {
   spdlog::info("{} connected", name_);
-  if (co_await handshake()) co_await (read_messages() && stream_recording());
+  // Not `if (co_await handshake())`: GCC 12 miscompiles a co_await in an if
+  // condition followed by one in its body (the frame resumes at a bad index).
+  const bool logged_in = co_await handshake();
+  if (logged_in) co_await (read_messages() && stream_recording());
   end();
   spdlog::info("{} left after {} ({} recorded bytes sent)", name_, seconds_text(since(connected_)), bytes_sent_);
 }

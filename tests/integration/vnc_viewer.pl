@@ -101,19 +101,23 @@ GetOptions(\%opt, 'host=s', 'port=i', 'password=s', 'timeout=i', 'hold=f',
 
 # True when a byte from the server is waiting: in the socket's PerlIO buffer
 # (Net::VNC reads through it, so select() alone would miss bytes read ahead)
-# or, within $wait seconds, on the socket itself.
+# or, within $wait seconds, on the socket itself. False at EOF.
 sub server_bytes_waiting {
     my ($sock, $wait) = @_;
-    $sock->blocking(0);
-    my $got = CORE::read($sock, my $byte, 1);
-    $sock->clearerr;
-    $sock->blocking(1);
-    if ($got) {
-        $sock->ungetc(ord $byte);  # CORE::read did not count it; Net::VNC's read will
-        return 1;
+    my $deadline = Time::HiRes::time() + $wait;
+    while (1) {
+        $sock->blocking(0);
+        my $got = CORE::read($sock, my $byte, 1);
+        $sock->clearerr;
+        $sock->blocking(1);
+        if ($got) {
+            $sock->ungetc(ord $byte);  # CORE::read did not count it; Net::VNC's read will
+            return 1;
+        }
+        return 0 if defined $got;  # EOF
+        my $left = $deadline - Time::HiRes::time();
+        return 0 if $left <= 0 || !IO::Select->new($sock)->can_read($left);
     }
-    return 0 if defined $got;  # EOF
-    return IO::Select->new($sock)->can_read($wait) ? 1 : 0;
 }
 die "--port is required\n" unless $opt{port};
 
