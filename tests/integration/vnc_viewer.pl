@@ -20,7 +20,8 @@
 # --run CMD (repeatable, with capture): after the above, on the same
 # connection, runs CMD (sh -c; a failure is an error), then applies updates
 # until the server sent nothing for --until-idle ms (default 1000); prints
-# run_N_updates=<count> (N from 1); --probe then shows the final framebuffer.
+# run_N_updates=<count> (N from 1), and fails if the server closed the
+# connection meanwhile; --probe then shows the final framebuffer.
 # --save FILE: at the end writes the framebuffer (as received, without the
 # cursor) to FILE as binary PPM (P6); prints saved=FILE.
 use strict;
@@ -119,6 +120,17 @@ sub server_bytes_waiting {
         return 0 if $left <= 0 || !IO::Select->new($sock)->can_read($left);
     }
 }
+
+# True when the server closed the connection (EOF now, nothing buffered).
+sub server_closed {
+    my ($sock) = @_;
+    $sock->blocking(0);
+    my $got = CORE::read($sock, my $byte, 1);
+    $sock->clearerr;
+    $sock->blocking(1);
+    $sock->ungetc(ord $byte) if $got;
+    return defined $got && $got == 0;
+}
 die "--port is required\n" unless $opt{port};
 
 my $socket;
@@ -174,6 +186,7 @@ my $ok = eval {
                 $vnc->_send_update_request();
             }
             print "run_${run}_updates=$updates\n";
+            die "the server closed the connection (--run $run)\n" if server_closed($vnc->socket);
         }
         for my $point (@{$opt{probe}}) {
             my ($x, $y) = $point =~ /\A(\d+),(\d+)\z/ or die "bad --probe $point\n";
