@@ -1,5 +1,6 @@
 #include "record/file_io.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,46 @@ int make_parent_directories(const std::filesystem::path& file, std::filesystem::
     return e;
   }
   return 0;
+}
+
+int open_new_below(const std::filesystem::path& base, const std::filesystem::path& file, unsigned mode,
+                   std::filesystem::path& failed) {
+  const std::filesystem::path relative = file.lexically_normal().lexically_relative(base.lexically_normal());
+  failed = file;
+  if (relative.empty() || !relative.has_filename()) return -EINVAL;
+  for (const auto& part : relative)
+    if (part == ".." || part == ".") return -EINVAL;
+  int dir = ::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) {
+    failed = base;
+    return -errno;
+  }
+  std::filesystem::path walked = base;
+  const std::filesystem::path name = relative.filename();
+  for (const auto& part : relative.parent_path()) {
+    walked /= part;
+    if (::mkdirat(dir, part.c_str(), 0700) != 0 && errno != EEXIST) {
+      const int e = errno;
+      ::close(dir);
+      failed = walked;
+      return -e;
+    }
+    const int next = ::openat(dir, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    struct stat st {};
+    if (next < 0 && ::fstatat(dir, part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+      e = ELOOP;  // O_DIRECTORY reports a link as ENOTDIR
+    ::close(dir);
+    if (next < 0) {
+      failed = walked;
+      return -e;
+    }
+    dir = next;
+  }
+  const int fd = ::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  const int e = errno;
+  ::close(dir);
+  return fd >= 0 ? fd : -e;
 }
 
 }  // namespace vhm::record::io

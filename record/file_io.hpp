@@ -17,4 +17,11 @@ int write_all(int fd, std::span<const std::uint8_t> bytes);
 // with `failed` naming the directory that could not be made.
 int make_parent_directories(const std::filesystem::path& file, std::filesystem::path& failed);
 
+// Creates `file` new (O_EXCL, O_NOFOLLOW) below the existing directory
+// `base`: the directories between are made (0700) or entered with
+// O_NOFOLLOW. The fd, or -errno with `failed` naming the path that failed
+// (ELOOP: a link; EINVAL: `file` is not below `base`).
+int open_new_below(const std::filesystem::path& base, const std::filesystem::path& file, unsigned mode,
+                   std::filesystem::path& failed);
+
 }  // namespace vhm::record::io

@@ -114,6 +114,11 @@ std::unique_ptr<RecordingWriter> RecordingWriter::create(const WriterOptions& op
     if (error_number != nullptr) *error_number = e;
     return nullptr;
   };
+  const auto refuse = [&](int e, std::string text) -> std::unique_ptr<RecordingWriter> {
+    error = std::move(text);
+    if (error_number != nullptr) *error_number = e;
+    return nullptr;
+  };
   auto state = std::make_unique<State>();
   state->path = options.path;
   state->compression = options.compression;
@@ -124,10 +129,21 @@ std::unique_ptr<RecordingWriter> RecordingWriter::create(const WriterOptions& op
     ZSTD_CCtx_setParameter(state->cctx, ZSTD_c_compressionLevel, std::clamp(options.zstd_level, 1, 19));
   }
   std::filesystem::path failed_dir;
-  if (const int e = io::make_parent_directories(options.path, failed_dir); e != 0)
-    return fail(e, "cannot create directory " + failed_dir.string());
-  state->fd = ::open(options.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, options.mode);
-  if (state->fd < 0) return fail(errno, "cannot create " + options.path.string());
+  if (!options.base_dir.empty()) {
+    state->fd = io::open_new_below(options.base_dir, options.path, options.mode, failed_dir);
+    if (state->fd == -EINVAL)
+      return refuse(EINVAL, "cannot create " + options.path.string() + ": not below " + options.base_dir.string());
+    if (state->fd == -ELOOP && failed_dir != options.path)
+      return refuse(ELOOP, "cannot create " + options.path.string() + ": " + failed_dir.string() + " is a symbolic link");
+    if (state->fd < 0)
+      return fail(-state->fd, "cannot create " + (failed_dir == options.path ? "" : std::string("directory ")) +
+                                  failed_dir.string());
+  } else {
+    if (const int e = io::make_parent_directories(options.path, failed_dir); e != 0)
+      return fail(e, "cannot create directory " + failed_dir.string());
+    state->fd = ::open(options.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, options.mode);
+    if (state->fd < 0) return fail(errno, "cannot create " + options.path.string());
+  }
   if (::fchmod(state->fd, options.mode) != 0) {  // the umask may have taken bits the caller asked for
     const int e = errno;
     ::unlink(options.path.c_str());

@@ -19,6 +19,11 @@ struct WriterOptions {
   mode_t mode = 0600;
   Compression compression = Compression::none;
   int zstd_level = 3;
+  // When set (the recording directory): `path` must be below it, and the
+  // directories between are created or entered without following any link,
+  // so a link planted below the recording directory cannot redirect a file.
+  // The directory itself may be a link (an administrator's choice).
+  std::filesystem::path base_dir{};
 };
 
 class RecordingWriter {

@@ -154,3 +154,51 @@ TEST_CASE("reader: only regular files are opened, a FIFO does not block") {
   CHECK(read_path(dir / "fifo.vhmrec").open_error == (dir / "fifo.vhmrec").string() + ": not a regular file");
   CHECK(read_path(dir.path()).open_error == dir.path().string() + ": not a regular file");
 }
+
+TEST_CASE("writer errors: below a base directory no link is followed, and nothing outside it is created") {
+  TempDir dir;
+  TempDir outside;
+  const fs::path base = dir / "recordings";
+  fs::create_directory(base);
+  const auto create_below = [&](const fs::path& path, std::string& error, int& e) {
+    e = 0;
+    return RecordingWriter::create({path, 0600, Compression::none, 3, base}, sample_header(), error, &e);
+  };
+  std::string error;
+  int e = 0;
+  SECTION("directories between are created") {
+    REQUIRE(create_below(base / "alice" / "2026" / "x.vhmrec", error, e));
+    CHECK(fs::is_regular_file(base / "alice" / "2026" / "x.vhmrec"));
+    CHECK((fs::status(base / "alice").permissions() & fs::perms::all) == fs::perms::owner_all);
+    CHECK(read_path(base / "alice" / "2026" / "x.vhmrec").status == ReadStatus::truncated);
+  }
+  SECTION("a link between is refused") {
+    fs::create_directory_symlink(outside.path(), base / "alice");
+    CHECK(!create_below(base / "alice" / "x.vhmrec", error, e));
+    CHECK(e == ELOOP);
+    CHECK(error == "cannot create " + (base / "alice" / "x.vhmrec").string() + ": " + (base / "alice").string() +
+                       " is a symbolic link");
+    CHECK(fs::is_empty(outside.path()));
+  }
+  SECTION("a link at the file's name is refused") {
+    fs::create_symlink(outside / "victim", base / "x.vhmrec");
+    CHECK(!create_below(base / "x.vhmrec", error, e));
+    CHECK(e == EEXIST);
+    CHECK(!fs::exists(outside / "victim"));
+  }
+  SECTION("the base itself may be a link") {
+    fs::create_directory_symlink(outside.path(), dir / "via-link");
+    e = 0;
+    REQUIRE(RecordingWriter::create({dir / "via-link" / "x.vhmrec", 0600, Compression::none, 3, dir / "via-link"},
+                                    sample_header(), error, &e));
+    CHECK(fs::is_regular_file(outside / "x.vhmrec"));
+  }
+  SECTION("a path not below the base is refused") {
+    CHECK(!create_below(dir / "elsewhere.vhmrec", error, e));
+    CHECK(e == EINVAL);
+    CHECK(error == "cannot create " + (dir / "elsewhere.vhmrec").string() + ": not below " + base.string());
+    CHECK(!create_below(base / ".." / "up.vhmrec", error, e));
+    CHECK(!create_below(base, error, e));
+    CHECK(!fs::exists(dir / "up.vhmrec"));
+  }
+}
