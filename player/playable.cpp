@@ -34,12 +34,17 @@ std::optional<Playable> load_playable(const std::filesystem::path& path, std::st
     playable.integrity = status == record::ReadStatus::complete    ? record::Integrity::complete
                          : status == record::ReadStatus::truncated ? record::Integrity::truncated
                                                                    : record::Integrity::corrupt;
-    playable.problem = problem;
+    playable.problem = without_file_name(path, std::move(problem));
     if (const auto& trailer = reader->trailer())
       playable.last_time_us = std::max(playable.last_time_us, trailer->duration_us);
     break;
   }
   return playable;
+}
+
+std::string without_file_name(const std::filesystem::path& path, std::string error) {
+  if (const auto prefix = path.string() + ": "; error.starts_with(prefix)) error.erase(0, prefix.size());
+  return error;
 }
 
 std::vector<std::uint8_t> server_init_message(const Playable& playable) {

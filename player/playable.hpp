@@ -29,6 +29,9 @@ struct Playable {
 // recording", "...: the proxy could not see this session's content (...)").
 std::optional<Playable> load_playable(const std::filesystem::path& path, std::string& error);
 
+// A reader's error without its leading "FILE: " (log lines name the file already).
+std::string without_file_name(const std::filesystem::path& path, std::string error);
+
 // ServerInit for the viewers: recorded size and name, the recorded updates' pixel format.
 std::vector<std::uint8_t> server_init_message(const Playable& playable);
 

@@ -208,9 +208,10 @@ awaitable<void> ViewerSession::stream_recording() {
     }
     if (status == record::ReadStatus::truncated)
       spdlog::warn("{}: the recording is truncated here ({}); showing what it holds", name_,
-                   error.empty() ? "no trailer" : error);
+                   error.empty() ? "no trailer" : without_file_name(playable.path, error));
     else if (status == record::ReadStatus::corrupt)
-      spdlog::warn("{}: the recording is damaged here ({}); showing what came before", name_, error);
+      spdlog::warn("{}: the recording is damaged here ({}); showing what came before", name_,
+                   without_file_name(playable.path, error));
     break;
   }
   co_await finish_stream();

@@ -6,7 +6,7 @@ with are compared with the recording's last frame; raw-socket viewers check
 what the player refuses and why."""
 import json
 import os
-import re
+import signal
 import socket
 import struct
 import subprocess
@@ -183,6 +183,14 @@ def run_recording(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=DEFAULT_WAIT)
 
 
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
 def parse_fbs(data: bytes) -> list[tuple[bytes, int]]:
     """FBS 001.000: magic, then blocks of u32 length, data padded with zeros
     to a multiple of 4, u32 milliseconds."""
@@ -301,6 +309,44 @@ class Playback(PlayerTestCase):
         self.assert_final_frame(result, colour="ff0000", updates=1)
         self.assertEqual(player.wait_exit(), 0)
         player.stderr.wait_for(r"the recording is truncated here")
+
+
+    def test_sigterm_ends_the_viewers_and_the_player(self):
+        player = self.play(self.recording())
+        viewer = subprocess.Popen(viewer_command(player.port, password=None, hold=30),
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        self.addCleanup(kill_quietly, viewer)
+        player.stderr.wait_for(r"end of the recording")
+        player.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(player.wait_exit(), 0)
+        out, _ = viewer.communicate(timeout=DEFAULT_WAIT)
+        self.assertIn("eof=1", out.decode(), "the viewer should see the connection end")
+        player.stderr.wait_for(r"player: SIGTERM received; closing 1 viewer connection\(s\)")
+
+    def test_a_viewer_that_does_not_read_holds_back_the_file_not_memory(self):
+        """64 MiB recorded at time 0 for a viewer that reads nothing for a while:
+        the player reads the file no faster than the viewer takes it."""
+        chunk = raw_update((0, 255, 0), width=512, height=512)  # 1 MiB each
+        data = preamble(make_header()) + b"".join(block(SERVER_DATA, 0, chunk) for _ in range(64))
+        player = self.play(self.write(data), "--max-viewers", "1")
+        baseline = rss_kib(player.proc.pid)
+        sock = connect_client("127.0.0.1", player.port)
+        self.addCleanup(sock.close)
+        client_handshake_none(sock)
+        sock.sendall(set_encodings(NET_VNC_ENCODINGS) + update_request())
+        player.stderr.wait_for(r"playing from 0\.0 s")
+        time.sleep(1.5)  # the viewer's and the player's socket buffers fill up
+        grown = rss_kib(player.proc.pid) - baseline
+        self.assertLess(grown, 24 * 1024, f"player memory grew by {grown} KiB for a stalled viewer")
+        received = 0
+        sock.settimeout(DEFAULT_WAIT)
+        while received < 64 * len(chunk):
+            got = sock.recv(1 << 20)
+            self.assertTrue(got, f"closed after {received} bytes")
+            received += len(got)
+        self.assertEqual(received, 64 * len(chunk))
+        player.stderr.wait_for(r"end of the recording \(%d recorded bytes" % (64 * len(chunk)))
 
 
 class Authentication(PlayerTestCase):
