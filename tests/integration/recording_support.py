@@ -10,10 +10,12 @@ Python 3 standard library only; everything started here is stopped by pid.
 from __future__ import annotations
 
 import json
+import random
 import socket
 import struct
 import subprocess
 import threading
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -480,7 +482,6 @@ def vnc_auth_secrets(up: bytes, down: bytes) -> tuple[bytes, bytes]:
 
 def drain(sock: socket.socket, quiet: float = 0.3, limit: float = DEFAULT_WAIT) -> bytes:
     """Reads until nothing arrived for `quiet` seconds (or EOF)."""
-    import time
     data = b""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -546,7 +547,6 @@ def xwd_root(display: str) -> Framebuffer:
 def random_xbm(path, width: int = 64, height: int = 64, seed: int = 0) -> Path:
     """An X bitmap of random bits (for `xsetroot -bitmap`): tiled over the
     root window it gives an update no encoding compresses much."""
-    import random
     rng = random.Random(seed)
     row_bytes = (width + 7) // 8
     values = [rng.randrange(256) for _ in range(row_bytes * height)]
