@@ -16,9 +16,9 @@ import zlib
 from pathlib import Path
 
 from vhm_harness import (DEFAULT_WAIT, IntegrationTest, OutputCollector, ViewerResult,
-                         client_handshake_none, close_pipes, connect_client, kill_quietly,
-                         proxy_binary, recv_exact, recv_until_eof, rfb_attempt,
-                         viewer_command)
+                         XvncTestCase, client_handshake_none, close_pipes, connect_client,
+                         kill_quietly, proxy_binary, recv_exact, recv_until_eof, rfb_attempt,
+                         run_viewer, viewer_command)
 
 # ---------------------------------------------------------------------------
 # The recording format, version 1.0, written from its spec
@@ -427,6 +427,85 @@ class Refusals(PlayerTestCase):
         self.assertEqual(recv_until_eof(sock), b"")
         player.stderr.wait_for(r"sent unknown client message type 7; the player cannot follow its "
                                r"messages, closing")
+
+
+class RealServerBytes(PlayerTestCase, XvncTestCase):
+    """Bytes a real server (TigerVNC Xvnc) sent, recorded here by a raw client
+    that asks for what Net::VNC asks for, then played to Net::VNC: it must
+    end with the screen it sees when it connects to Xvnc directly."""
+
+    xvnc_options = {"security": "None", "geometry": (160, 120), "desktop": "player real desk"}
+    PROBES = [(x, y) for y in range(4) for x in range(8)] + [(80, 60), (159, 119)]
+
+    def paint_root(self):
+        """A two-colour grid on the root window, so the update has content
+        (Net::VNC's framebuffer starts black) and more than one colour."""
+        subprocess.run(["xsetroot", "-display", self.xvnc.display, "-mod", "3", "3",
+                        "-fg", "#ff8000", "-bg", "#0040c0"], check=True, timeout=DEFAULT_WAIT,
+                       stdin=subprocess.DEVNULL, capture_output=True)
+
+    def record_from_xvnc(self) -> bytes:
+        with connect_client("127.0.0.1", self.xvnc.port) as sock:
+            recv_exact(sock, 12)
+            sock.sendall(b"RFB 003.008\n")
+            types = recv_exact(sock, recv_exact(sock, 1)[0])
+            self.assertIn(1, types)
+            sock.sendall(b"\x01")
+            self.assertEqual(recv_exact(sock, 4), bytes(4))
+            sock.sendall(b"\x01")
+            width, height = struct.unpack(">HH", recv_exact(sock, 4))
+            server_format = recv_exact(sock, 16)
+            name = recv_exact(sock, struct.unpack(">I", recv_exact(sock, 4))[0])
+            sock.sendall(set_pixel_format(PIXEL_FORMAT) + set_encodings(NET_VNC_ENCODINGS)
+                         + struct.pack(">BBHHHH", 3, 0, 0, 0, width, height))
+            stream = b""
+            sock.settimeout(1.0)  # Xvnc answers one request with one update, then is idle
+            try:
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    stream += chunk
+            except socket.timeout:
+                pass
+        self.assertTrue(stream.startswith(b"\x00"), f"not a FramebufferUpdate: {stream[:16]!r}")
+        header = make_header(server_init={"width": width, "height": height,
+                                          "pixel_format": server_format.hex(),
+                                          "desktop_name": name.decode()})
+        data = preamble(header) + block(VIEWER_DATA, 0, viewer_messages())
+        # In pieces, as a recorder sees them, the last one later.
+        cut = len(stream) // 3
+        data += block(SERVER_DATA, 5_000, stream[:cut]) + block(SERVER_DATA, 5_000, stream[cut:2 * cut])
+        data += block(SERVER_DATA, 200_000, stream[2 * cut:])
+        data += block(TRAILER, 300_000, json.dumps({"duration_us": 300_000}).encode())
+        return data
+
+    def probe_args(self) -> list[str]:
+        args = []
+        for x, y in self.PROBES:
+            args += ["--probe", f"{x},{y}"]
+        return args
+
+    def capture(self, port: int) -> ViewerResult:
+        cmd = viewer_command(port, password=None) + ["--until-idle", "700"] + self.probe_args()
+        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=40)
+        result = ViewerResult(done.returncode, done.stdout.decode(errors="replace"),
+                              done.stderr.decode(errors="replace"), 0)
+        self.assertTrue(result.ok, str(result))
+        return result
+
+    def test_a_recorded_xvnc_session_plays_back_to_the_same_screen(self):
+        self.paint_root()
+        direct = self.capture(self.xvnc.port)
+        colours = {direct.values[f"pixel_{x}_{y}"] for x, y in self.PROBES}
+        self.assertEqual(colours, {"ff8000", "0040c0"}, str(direct))
+        player = self.play(self.write(self.record_from_xvnc()), "--max-viewers", "1")
+        played = self.capture(player.port)
+        self.assertEqual(played.name, "player real desk")
+        self.assertEqual(played.values["captured"], "160x120")
+        pixels = {f"pixel_{x}_{y}" for x, y in self.PROBES}
+        self.assertEqual({k: played.values[k] for k in pixels}, {k: direct.values[k] for k in pixels})
+        self.assertEqual(player.wait_exit(), 0)
 
 
 class UnplayableFiles(PlayerTestCase):
