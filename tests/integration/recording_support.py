@@ -380,6 +380,25 @@ def recording_info_json(path) -> tuple[int, dict, str]:
     return done.returncode, summary, done.stderr
 
 
+def parse_fbs(data: bytes) -> list[tuple[bytes, int]]:
+    """FBS 001.000: the magic, then blocks of u32be length, the data padded
+    with zeros to a multiple of 4, u32be milliseconds."""
+    if not data.startswith(b"FBS 001.000\n"):
+        raise AssertionError(f"not FBS 001.000: {data[:16]!r}")
+    blocks, at = [], 12
+    while at < len(data):
+        (length,) = struct.unpack_from(">I", data, at)
+        padded = (length + 3) // 4 * 4
+        if at + 4 + padded + 4 > len(data):
+            raise AssertionError(f"FBS block at byte {at} runs past the end")
+        if data[at + 4 + length:at + 4 + padded] != b"\0" * (padded - length):
+            raise AssertionError(f"FBS block at byte {at}: padding is not zeros")
+        (ms,) = struct.unpack_from(">I", data, at + 4 + padded)
+        blocks.append((data[at + 4:at + 4 + length], ms))
+        at += 4 + padded + 4
+    return blocks
+
+
 # --------------------------------------------------------------------------
 # A TCP relay that keeps every byte (to learn what crossed the wire)
 # --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from recording_support import (SERVER_DATA, VIEWER_DATA, LoggingRelay, Player,
+from recording_support import (SERVER_DATA, VIEWER_DATA, LoggingRelay, Player, parse_fbs,
                                random_xbm, run_recording_command, xwd_root,
                                colour_counts, decode_server_stream, drain, first_difference,
                                read_ppm, read_recording, recording_info_json, server_init_of,
@@ -127,11 +127,10 @@ class RecordingTest(IntegrationTest):
 class RecordingWithNetVnc(RecordingTest):
     """Xvnc with VncAuth (320x240) and Net::VNC."""
 
-    def test_vncauth_session_replays_pixel_identical_to_the_live_viewer(self):
-        xvnc = self.start_xvnc(geometry=(320, 240), desktop="vhm rec desk")
-        proxy = self.recording_proxy(xvnc.target)
+    def live_session(self, xvnc, proxy):
+        """One Net::VNC connection: capture, paint red, apply updates until
+        idle, paint green, apply until idle; returns (result, framebuffer)."""
         live_ppm = self.tmp / "live.ppm"
-        # One connection: capture, red, apply until idle, green, apply until idle.
         live = run_perl_viewer(proxy.port(), "--until-idle", "500",
                                "--run", self.xsetroot(xvnc.display, "red"),
                                "--run", self.xsetroot(xvnc.display, "#00ff00"),
@@ -141,8 +140,15 @@ class RecordingWithNetVnc(RecordingTest):
         self.assertGreaterEqual(int(live.values["run_2_updates"]), 1, live)
         live_fb = read_ppm(live_ppm)
         self.assertEqual(colour_counts(live_fb), {GREEN: 320 * 240}, "the live framebuffer")
+        return live, live_fb
+
+    def test_vncauth_session_replays_pixel_identical_to_the_live_viewer(self):
+        xvnc = self.start_xvnc(geometry=(320, 240), desktop="vhm rec desk")
+        proxy = self.recording_proxy(xvnc.target)
+        live, live_fb = self.live_session(xvnc, proxy)
 
         (path,) = self.recordings()
+        self.assertEqual(path.stat().st_mode & 0o777, 0o600)
         disconnect = self.assert_started_and_finished(str(path))
         self.assertEqual(disconnect["reason"], "client_closed")
         recording = read_recording(path)
@@ -167,6 +173,44 @@ class RecordingWithNetVnc(RecordingTest):
         self.assert_viewer_ok(replay)
         self.assert_same_framebuffer(read_ppm(replay_ppm), live_fb, "replay vs live")
         self.assertEqual(int(replay.values["updates"]), updates, replay)
+
+    def test_zstd_recording_replays_and_exports_to_fbs_with_the_live_framebuffer(self):
+        """compression: zstd (this file's reader does not decompress: the
+        proxy's own `recording info`, `play` and `export --fbs` read it); the
+        FBS export is decoded here and must draw the live framebuffer too."""
+        xvnc = self.start_xvnc(geometry=(320, 240), desktop="vhm zstd desk")
+        proxy = self.recording_proxy(xvnc.target, recording={"compression": "zstd"})
+        live, live_fb = self.live_session(xvnc, proxy)
+        (path,) = self.recordings()
+        self.assert_started_and_finished(str(path))
+        self.assertEqual(path.read_bytes()[12], 1, "preamble compression byte")
+        code, summary, stderr = recording_info_json(path)
+        self.assertEqual((code, summary["status"]), (0, "complete"), (summary, stderr))
+        self.assertEqual(summary["header"]["compression"], "zstd")
+        handshake = 12 + 2 + 16 + 4 + 24 + len("vhm zstd desk")
+        self.assertEqual(summary["server_bytes"], int(live.values["bytes_received"]) - handshake)
+
+        player = self.player(path, "--speed", "10", "--max-viewers", "1")
+        replay_ppm = self.tmp / "replay.ppm"
+        replay = run_perl_viewer(player.port, "--until-idle", "1500", "--save", str(replay_ppm),
+                                 password=None)
+        self.assert_viewer_ok(replay)
+        self.assert_same_framebuffer(read_ppm(replay_ppm), live_fb, "zstd replay vs live")
+
+        fbs = self.tmp / "session.fbs"
+        done = run_recording_command("export", path, "--fbs", fbs)
+        self.assertEqual(done.returncode, 0, done)
+        stream = b"".join(payload for payload, _ms in parse_fbs(fbs.read_bytes()))
+        # A synthesized RFB 3.3 handshake with security None, then ServerInit.
+        self.assertTrue(stream.startswith(b"RFB 003.003\n" + struct.pack(">I", 1)), stream[:16])
+        width, height = struct.unpack_from(">HH", stream, 16)
+        pixel_format = stream[20:36]
+        (name_length,) = struct.unpack_from(">I", stream, 36)
+        self.assertEqual(stream[40:40 + name_length], b"vhm zstd desk")
+        decoded, _updates, used = decode_server_stream(stream[40 + name_length:], width, height,
+                                                       pixel_format)
+        self.assertEqual(used, len(stream) - 40 - name_length)
+        self.assert_same_framebuffer(decoded, live_fb, "FBS export, decoded here, vs live")
 
     def test_kill_9_mid_session_leaves_a_truncated_file_that_still_plays(self):
         xvnc = self.start_xvnc(geometry=(320, 240))
@@ -599,6 +643,8 @@ class FullDisk(RecordingTest):
         proxy.log().wait_for(r"\berror\b.*recording failed .*No space left on device.*"
                              r"the session goes on unrecorded")
         self.assertEqual(read_recording(path).status, "truncated")
+        code, summary, _ = recording_info_json(path)
+        self.assertEqual((code, summary["status"]), (3, "truncated"), summary)
         self.assert_second_session_works(other)
         self.assertTrue(proxy.alive())
 
@@ -610,6 +656,11 @@ class FullDisk(RecordingTest):
                          if r.get("listen", "").endswith(f":{proxy.port(0)}")]
         self.assertEqual(disconnect["reason"], "recording_failed")
         self.assertEqual(disconnect.session_id, failed.session_id)
+        self.assertRegex(failed["reason"], r"No space left on device")
+        self.assertEqual(self.session_kinds(failed.session_id),
+                         ["connect", "auth_success", "recording_started", "recording_failed",
+                          "disconnect"])
+        self.assertEqual(read_recording(failed["recording_path"]).status, "truncated")
         proxy.log().wait_for(r"\berror\b.*recording failed .*No space left on device.*"
                              r"the session is closed")
         self.assert_second_session_works(other)
