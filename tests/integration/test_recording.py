@@ -72,13 +72,13 @@ class RecordingTest(IntegrationTest):
 
     def recording_proxy(self, target: str, recording: dict | None = None,
                         more_listeners: list[dict] | None = None, log_level: str = "info",
-                        **listener_keys):
+                        global_: dict | None = None, **listener_keys):
         settings = {"enabled": True, "dir": str(self.rec_dir)}
         settings.update(recording or {})
         listener = {"listen": "127.0.0.1:0", "target": target, "recording": settings,
                     **listener_keys}
         return self.start_proxy(config_text([listener] + (more_listeners or []), self.events(),
-                                            global_={"log_level": log_level}))
+                                            global_={"log_level": log_level, **(global_ or {})}))
 
     def player(self, path, *args: str) -> Player:
         player = Player(path, *args)
@@ -118,6 +118,25 @@ class RecordingTest(IntegrationTest):
                                  "recording_finished", "disconnect"])
         self.assertEqual(self.wait_event("recording_failed", count=0), [])
         return disconnect
+
+    def assert_no_secrets(self, proxy, secrets: dict[str, bytes]):
+        """None of the secrets, raw or as hex or base64, in any recording, the
+        proxy's log or the event log (call after the proxy stopped)."""
+        forms = {}
+        for name, secret in secrets.items():
+            forms[name] = secret
+            forms[name + " hex"] = secret.hex().encode()
+            forms[name + " HEX"] = secret.hex().upper().encode()
+            forms[name + " base64"] = base64.b64encode(secret).rstrip(b"=")
+        places = {str(p): p.read_bytes() for p in self.recordings()}
+        self.assertGreater(len(places), 0, "no recording to check")
+        places["proxy log (stderr)"] = proxy.stderr.text().encode()
+        places["proxy stdout"] = proxy.stdout.text().encode()
+        places["event log"] = self.events_file.read_bytes()
+        self.assertGreater(len(places["proxy log (stderr)"]), 0)
+        for place, data in places.items():
+            for name, form in forms.items():
+                self.assertNotIn(form, data, f"{name} found in {place}")
 
     def assert_same_framebuffer(self, actual, expected, what: str):
         difference = first_difference(actual, expected)
@@ -212,6 +231,28 @@ class RecordingWithNetVnc(RecordingTest):
         self.assertEqual(used, len(stream) - 40 - name_length)
         self.assert_same_framebuffer(decoded, live_fb, "FBS export, decoded here, vs live")
 
+    def test_graceful_shutdown_mid_session_finishes_the_recording(self):
+        xvnc = self.start_xvnc(geometry=(320, 240))
+        proxy = self.recording_proxy(xvnc.target, global_={"shutdown_grace": "300ms"})
+        viewer = self.background_viewer(proxy.port(), password=xvnc.password, hold=30)
+        viewer.wait_for(r"^logged_in=1$")
+        (started,) = self.wait_event("recording_started")
+        path = Path(started["recording_path"])
+        self.stop_proxy_and_check_exit(proxy, signal.SIGTERM)
+        self.assertEqual(viewer.result(timeout=15).values.get("eof"), "1")
+        (finished,) = self.wait_event("recording_finished")
+        (disconnect,) = self.wait_event("disconnect")
+        self.assertEqual(disconnect["reason"], "shutdown")
+        self.assertEqual(finished["recording_path"], str(path))
+        self.assertEqual(int(finished["recording_bytes"]), path.stat().st_size)
+        recording = read_recording(path)
+        self.assertEqual(recording.status, "complete")
+        self.assertEqual(recording.trailer["end_reason"], "shutdown")
+        self.assertGreater(len(recording.server_data), 0)
+        self.assertEqual(self.session_kinds(disconnect.session_id),
+                         ["connect", "auth_success", "recording_started", "recording_finished",
+                          "disconnect"])
+
     def test_kill_9_mid_session_leaves_a_truncated_file_that_still_plays(self):
         xvnc = self.start_xvnc(geometry=(320, 240))
         proxy = self.recording_proxy(xvnc.target)
@@ -293,23 +334,10 @@ class RecordingWithNetVnc(RecordingTest):
         self.assertNotEqual(challenge, response)
         (path,) = self.recordings()
         self.assertGreater(len(read_recording(path).server_data), 0)
-        secrets = {"password": VNC_PASSWORD.encode(), "password (8 bytes)": VNC_PASSWORD[:8].encode(),
-                   "challenge": challenge, "response": response}
-        forms = {}
-        for name, secret in secrets.items():
-            forms[name] = secret
-            forms[name + " hex"] = secret.hex().encode()
-            forms[name + " HEX"] = secret.hex().upper().encode()
-            forms[name + " base64"] = base64.b64encode(secret).rstrip(b"=")
         proxy.stop()  # every log line written
-        places = {str(p): p.read_bytes() for p in self.recordings()}
-        places["proxy log (stderr)"] = proxy.stderr.text().encode()
-        places["proxy stdout"] = proxy.stdout.text().encode()
-        places["event log"] = self.events_file.read_bytes()
-        self.assertGreater(len(places["proxy log (stderr)"]), 0)
-        for place, data in places.items():
-            for name, form in forms.items():
-                self.assertNotIn(form, data, f"{name} found in {place}")
+        self.assert_no_secrets(proxy, {"password": VNC_PASSWORD.encode(),
+                                       "password (8 bytes)": VNC_PASSWORD[:8].encode(),
+                                       "challenge": challenge, "response": response})
 
     # --- retention ---
     def held_session(self, port: int, password: str = VNC_PASSWORD, hold: float = 40):
@@ -544,6 +572,35 @@ class RecordingWithTigerVnc(RecordingTest):
         replay_shot = xwd_root(replay_screen.display)
         self.assert_same_framebuffer(replay_shot, live_shot, "replaying viewer's screen vs live")
         self.assertEqual(player.stderr.matching(r"closing before sending"), [])
+
+    def test_tlsvnc_secrets_seen_by_the_proxy_never_reach_a_file_or_log(self):
+        """With `vencrypt: terminate` the proxy decrypts the viewer's TLSVnc and
+        sees VncAuth inside it; `server_security: plain` makes the server leg
+        plain VncAuth, so a logging relay there learns the challenge and the
+        response the viewer sent inside TLS."""
+        xvnc = self.tiger_xvnc()
+        relay = LoggingRelay(xvnc.port)
+        self.addCleanup(relay.stop)
+        proxy = self.recording_proxy(relay.target, recording={"include_input": True},
+                                     log_level="debug", vencrypt="terminate",
+                                     tls={"server_security": "plain"})
+        screen = self.screen()
+        viewer = self.tiger_viewer(screen, proxy.port(), "-passwd", str(self.password_file))
+        viewer.wait_for(r"Choosing security type TLSVnc \(258\)")
+        viewer.wait_for(r"initialisation done")
+        self.wait_event("recording_started")
+        viewer.stop()
+        (finished,) = self.wait_event("recording_finished")
+        self.assertEqual(finished["security_type"], "VeNCrypt/TLSVnc")
+        self.assertEqual(len(relay.connections), 1)
+        challenge, response = vnc_auth_secrets(relay.connections[0]["up"],
+                                               relay.connections[0]["down"])
+        recording = read_recording(finished["recording_path"])
+        self.assertGreater(len(recording.server_data), 0)
+        proxy.stop()
+        self.assert_no_secrets(proxy, {"challenge": challenge, "response": response,
+                                       "password": VNC_PASSWORD.encode(),
+                                       "password (8 bytes)": VNC_PASSWORD[:8].encode()})
 
     def test_vencrypt_pass_session_file_says_content_not_visible_and_holds_no_data(self):
         xvnc = self.tiger_xvnc()
