@@ -476,6 +476,63 @@ class RawViewerInput(RecordingTest):
         self.assertGreater(len(recording.server_data), 0)
         return recording.viewer_data, messages
 
+    def raw_login(self, port: int) -> socket.socket:
+        sock = connect_client("127.0.0.1", port)
+        self.addCleanup(sock.close)
+        recv_exact(sock, 12)
+        sock.sendall(b"RFB 003.008\n")
+        count = recv_exact(sock, 1)[0]
+        self.assertIn(1, recv_exact(sock, count))
+        sock.sendall(b"\x01")
+        self.assertEqual(recv_exact(sock, 4), b"\0\0\0\0")
+        sock.sendall(b"\x01")
+        server_init_of(sock)
+        return sock
+
+    def test_the_file_is_created_when_the_viewer_asks_for_updates(self):
+        xvnc = self.start_xvnc(security="None", geometry=(64, 48))
+        proxy = self.recording_proxy(xvnc.target)
+        sock = self.raw_login(proxy.port())
+        set_pixel_format, set_encodings, request = self.viewer_messages()[:3]
+        time.sleep(1.2)  # longer than the writer's flush interval
+        self.assertEqual((self.recordings(), self.wait_event("recording_started", count=0)),
+                         ([], []), "a file before the viewer said anything")
+        sock.sendall(set_pixel_format + set_encodings)
+        time.sleep(1.2)
+        self.assertEqual((self.recordings(), self.wait_event("recording_started", count=0)),
+                         ([], []), "a file before the viewer asked for updates")
+        sock.sendall(request)
+        (started,) = self.wait_event("recording_started")
+        path = Path(started["recording_path"])
+        self.assertEqual(self.recordings(), [path])
+        recording = read_recording(path)  # the header is written at once
+        self.assertEqual(recording.header["viewer_pixel_format"], self.PIXEL_FORMAT.hex())
+        self.assertEqual(recording.header["viewer_encodings"], [0, -239])
+        drain(sock)
+        sock.close()
+        (finished,) = self.wait_event("recording_finished")
+        recording = read_recording(path)
+        self.assertEqual(recording.status, "complete")
+        self.assertGreater(len(recording.server_data), 0)
+        # Not recorded without include_input either: nothing of the viewer's
+        # was input, so its three messages are all there.
+        self.assertEqual(recording.viewer_data, set_pixel_format + set_encodings + request)
+
+    def test_a_session_that_ends_before_asking_for_updates_still_gets_a_complete_file(self):
+        xvnc = self.start_xvnc(security="None", geometry=(64, 48))
+        proxy = self.recording_proxy(xvnc.target)
+        sock = self.raw_login(proxy.port())
+        sock.close()
+        (disconnect,) = self.wait_event("disconnect")
+        (finished,) = self.wait_event("recording_finished")
+        recording = read_recording(finished["recording_path"])
+        self.assertEqual(recording.status, "complete")
+        self.assertEqual(recording.count(SERVER_DATA) + recording.count(VIEWER_DATA), 0)
+        self.assertEqual(recording.trailer["end_reason"], "client_closed")
+        self.assertEqual(self.session_kinds(disconnect.session_id),
+                         ["connect", "auth_success", "recording_started", "recording_finished",
+                          "disconnect"])
+
     def test_include_input_false_records_no_key_pointer_or_clipboard_message(self):
         data, sent = self.recorded_viewer_messages(False)
         recorded = split_viewer_messages(data)
