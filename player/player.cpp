@@ -142,10 +142,15 @@ std::optional<tcp::acceptor> open_acceptor(asio::io_context& io, const conf::Hos
     return std::nullopt;
   }
   tcp::acceptor acceptor(io);
-  const tcp::endpoint endpoint(address, listen.port);
+  tcp::endpoint endpoint(address, listen.port);
   acceptor.open(endpoint.protocol(), ec);
+  if (ec && listen.host.empty()) {  // a host without IPv6: every IPv4 address
+    endpoint = tcp::endpoint(asio::ip::address_v4::any(), listen.port);
+    ec.clear();
+    acceptor.open(endpoint.protocol(), ec);
+  }
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec && listen.host.empty()) acceptor.set_option(asio::ip::v6_only(false), ec);
+  if (!ec && endpoint.address().is_v6() && listen.host.empty()) acceptor.set_option(asio::ip::v6_only(false), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {

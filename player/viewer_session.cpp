@@ -91,6 +91,7 @@ awaitable<bool> ViewerSession::handshake() {
     co_return false;
   }
   const auto& result = std::get<0>(outcome);
+  if (closing_) co_return false;  // the player is stopping: stop() logged it
   if (!result.ok) {
     spdlog::warn("{}: {}; closed", name_, result.failure);
     co_return false;
