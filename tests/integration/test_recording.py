@@ -96,6 +96,10 @@ class RecordingTest(IntegrationTest):
                                timeout=timeout, what=f"{count} {kind} record(s)")
         return [r for r in records if r.event == kind]
 
+    def events_of(self, kind: str) -> list:
+        """The records of one kind so far (no waiting)."""
+        return [r for r in read_records(self.events_file) if r.event == kind]
+
     def session_kinds(self, session_id: str) -> list[str]:
         return [r.event for r in read_records(self.events_file) if r.session_id == session_id]
 
@@ -116,7 +120,7 @@ class RecordingTest(IntegrationTest):
         kinds = self.session_kinds(disconnect.session_id)
         self.assertEqual(kinds, ["connect", "auth_success", "recording_started",
                                  "recording_finished", "disconnect"])
-        self.assertEqual(self.wait_event("recording_failed", count=0), [])
+        self.assertEqual(self.events_of("recording_failed"), [])
         return disconnect
 
     def assert_no_secrets(self, proxy, secrets: dict[str, bytes]):
@@ -495,11 +499,11 @@ class RawViewerInput(RecordingTest):
         sock = self.raw_login(proxy.port())
         set_pixel_format, set_encodings, request = self.viewer_messages()[:3]
         time.sleep(1.2)  # longer than the writer's flush interval
-        self.assertEqual((self.recordings(), self.wait_event("recording_started", count=0)),
+        self.assertEqual((self.recordings(), self.events_of("recording_started")),
                          ([], []), "a file before the viewer said anything")
         sock.sendall(set_pixel_format + set_encodings)
         time.sleep(1.2)
-        self.assertEqual((self.recordings(), self.wait_event("recording_started", count=0)),
+        self.assertEqual((self.recordings(), self.events_of("recording_started")),
                          ([], []), "a file before the viewer asked for updates")
         sock.sendall(request)
         (started,) = self.wait_event("recording_started")
@@ -761,6 +765,35 @@ class FullDisk(RecordingTest):
         self.assertEqual((code, summary["status"]), (3, "truncated"), summary)
         self.assert_second_session_works(other)
         self.assertTrue(proxy.alive())
+
+    def test_a_disk_full_before_the_file_exists_fails_the_recording_not_the_session(self):
+        filler = self.full / "filler.bin"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:  # fill the tmpfs to the last byte
+            for size in (4096, 1):
+                while True:
+                    try:
+                        os.write(fd, b"\0" * size)
+                    except OSError:
+                        break
+        finally:
+            os.close(fd)
+        xvnc = self.start_xvnc(security="None", geometry=(320, 240))
+        proxy = self.recording_proxy(xvnc.target, recording={"on_error": "continue"})
+        live = run_perl_viewer(proxy.port(), "--until-idle", "300",
+                               "--run", self.xsetroot(xvnc.display, "#00ff00"),
+                               "--probe", "10,10", password=None)
+        self.assert_viewer_ok(live)
+        self.assertEqual(live.values["pixel_10_10"], GREEN)
+        (failed,) = self.wait_event("recording_failed")
+        (disconnect,) = self.wait_event("disconnect")
+        self.assertEqual(disconnect["reason"], "client_closed")
+        self.assertRegex(failed["reason"], r"No space left on device")
+        self.assertEqual(Path(failed["recording_path"]).parent, self.full)
+        # No file could be opened, so no recording_started (nor _finished).
+        self.assertEqual(self.session_kinds(disconnect.session_id),
+                         ["connect", "auth_success", "recording_failed", "disconnect"])
+        proxy.log().wait_for(r"\berror\b.*recording failed .*No space left on device")
 
     def test_on_error_close_session_ends_only_that_session(self):
         xvnc, proxy, other, live = self.overflow("close_session")
