@@ -174,8 +174,9 @@ void Session::show_to_taps(rfb::Direction direction, std::span<const std::uint8_
   for (std::size_t i = 0; i < running && !closing_; ++i) taps_[i]->on_bytes(direction, bytes);
 }
 
-bool Session::taps_want_bytes() const {
-  return std::any_of(taps_.begin(), taps_.end(), [](const auto& tap) { return tap->wants_bytes(); });
+bool Session::splice_allowed(rfb::Direction direction) const {
+  return std::none_of(taps_.begin(), taps_.end(),
+                      [&](const auto& tap) { return tap->needs(direction) == relay::Tap::Need::copy; });
 }
 
 void Session::apply(const rfb::Event& event) {

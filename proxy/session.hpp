@@ -94,7 +94,11 @@ class Session {
   awaitable<void> pump(From& from, To& to, rfb::Direction direction);
   // The handshake parser while it lasts, then the taps (recorder, ...).
   void show_to_taps(rfb::Direction direction, std::span<const std::uint8_t> bytes);
-  bool taps_want_bytes() const;
+  // Every tap can do without a copy of this direction (none needs it, or the recorder takes a tee).
+  bool splice_allowed(rfb::Direction direction) const;
+  // A tap is behind (the recorder's queue): wait until it caught up, or give up on it.
+  bool taps_congested() const;
+  awaitable<void> wait_for_taps();
   // Recording (proxy/recording/session_recording.cpp): the recorder tap starts
   // where the handshake ends; the file is closed before `disconnect`.
   void start_recording();
@@ -108,9 +112,15 @@ class Session {
   awaitable<bool> refuse_greeted_viewer(const std::string& reason);
   VersionMessageBytes greeting() const;
   void learn_server_version();
-  // Zero-copy relay of one direction through a pipe (splice). Returns false,
-  // having moved nothing, when no pipe could be made.
-  awaitable<bool> splice_relay(tcp::socket& from, tcp::socket& to, bool from_client);
+  // Zero-copy relay of one direction through a pipe (relay/splice.cpp), with
+  // a tee(2) into the recorder's pipe when it records this direction.
+  enum class SpliceEnd { done, no_pipe, copy_again };  // the latter two: nothing moved is left behind
+  awaitable<SpliceEnd> splice_relay(tcp::socket& from, tcp::socket& to, rfb::Direction direction);
+  // Tees the first `in_pipe` bytes of `pipe_read` to the recorder (as far as
+  // its pipe has room; waits, bounded, when it has none). Returns how many
+  // bytes at the front of the pipe may be spliced on now (all of them when
+  // the recorder does not record this direction).
+  awaitable<std::size_t> tee_to_recorder(int pipe_read, std::size_t in_pipe, rfb::Direction direction);
   // VeNCrypt termination (session_tls*.cpp, docs/vencrypt.md): the parser's
   // view of TLS, the notes it takes of the offer and of TLS starting, the
   // proxy's own VeNCrypt in front of a plain VncAuth server, and the relay

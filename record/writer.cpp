@@ -186,6 +186,25 @@ void RecordingWriter::State::append(const Block& block) {
   } while (!payload.empty());
 }
 
+bool RecordingWriter::append_filled(BlockType type, std::uint64_t time_us, std::size_t size,
+                                   const std::function<bool(std::span<std::uint8_t>)>& fill) {
+  State& s = *state_;
+  if (s.failed || size > max_block_payload || type == BlockType::trailer) return false;
+  const std::uint64_t time = std::max(time_us, s.last_time_us);
+  const std::size_t start = s.pending.size();
+  s.pending.push_back(static_cast<std::uint8_t>(type));
+  codec::put_u64(s.pending, time);
+  codec::put_u32(s.pending, static_cast<std::uint32_t>(size));
+  s.pending.resize(start + codec::block_head_size + size);
+  if (!fill(std::span(s.pending).subspan(start + codec::block_head_size))) {
+    s.pending.resize(start);
+    return false;
+  }
+  s.last_time_us = time;
+  codec::put_u32(s.pending, codec::crc32(std::span(s.pending).subspan(start)));
+  return true;
+}
+
 std::size_t RecordingWriter::pending_bytes() const { return state_->pending.size(); }
 
 bool RecordingWriter::flush(std::string& error, int* error_number) {

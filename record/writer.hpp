@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <span>
 #include <memory>
 #include <string>
 
@@ -41,6 +43,11 @@ class RecordingWriter {
   // time before the previous block's is raised to it; a trailer block is
   // ignored: finish() writes the trailer). No allocation once the buffer has grown.
   void append(const Block& block);
+  // Appends a block of `size` payload bytes that `fill` writes in place (a
+  // read from a pipe: one copy less). `size` <= max_block_payload. false when
+  // fill returned false: nothing was appended.
+  bool append_filled(BlockType type, std::uint64_t time_us, std::size_t size,
+                     const std::function<bool(std::span<std::uint8_t>)>& fill);
   std::size_t pending_bytes() const;  // appended, not yet flushed
   // Writes what was appended. false and `error`/`error_number` (ENOSPC, EIO...) on failure.
   bool flush(std::string& error, int* error_number = nullptr);

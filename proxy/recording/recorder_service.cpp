@@ -2,7 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace vhm::proxy {
 
@@ -44,6 +49,7 @@ bool RecorderService::Recording::push(record::BlockType type, std::uint64_t time
       return false;
     queued_ += bytes.size();
     service.total_queued_ += bytes.size();
+    if (queued_ > limit_ / 2) congested_ = true;
     Job job{Job::Kind::block, shared_from_this(), {}, {}};
     job.block.type = type;
     job.block.time_us = time_us;
@@ -93,6 +99,58 @@ void RecorderService::Recording::abandon() {
 std::uint64_t RecorderService::Recording::queued_bytes() const {
   std::lock_guard lock(service_.mutex_);
   return queued_;
+}
+
+namespace {
+
+constexpr int tee_pipe_size = 1 << 20;  // the default pipe-max-size: fewer, larger tees
+
+// The bytes are in the pipe already (teed before the job was queued).
+bool read_exactly(int fd, std::span<std::uint8_t> out) {
+  while (!out.empty()) {
+    const ssize_t n = ::read(fd, out.data(), out.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    out = out.subspan(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+RecorderService::Recording::~Recording() {
+  for (const int fd : pipe_)
+    if (fd >= 0) ::close(fd);
+}
+
+int RecorderService::Recording::tee_pipe() {
+  if (pipe_[1] >= 0) return pipe_[1];
+  if (::pipe2(pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
+    pipe_[0] = pipe_[1] = -1;
+    return -1;
+  }
+  ::fcntl(pipe_[1], F_SETPIPE_SZ, tee_pipe_size);  // best effort: 64 KiB otherwise
+  return pipe_[1];
+}
+
+bool RecorderService::Recording::teed(std::uint64_t time_us, std::size_t size) {
+  {
+    std::lock_guard lock(service_.mutex_);
+    if (failed_ || ended_) return false;
+    Job job{Job::Kind::piped_block, shared_from_this(), {}, {}};
+    job.block.type = record::BlockType::server_data;
+    job.block.time_us = time_us;
+    job.piped = size;
+    service_.jobs_.push_back(std::move(job));
+  }
+  service_.wake_.notify_one();
+  return true;
+}
+
+bool RecorderService::Recording::congested() {
+  std::lock_guard lock(service_.mutex_);
+  if (congested_ && queued_ <= limit_ / 4) congested_ = false;
+  return congested_ && !failed_;
 }
 
 bool RecorderService::Recording::failed() const {
@@ -150,6 +208,13 @@ void RecorderService::handle(Job& job) {
     case Job::Kind::open: {
       std::string error;
       int error_number = 0;
+      // The recording directory itself, made on first use (by the user the
+      // proxy runs as, after its privilege drop), private to it.
+      if (const auto& dir = recording.options_.base_dir; !dir.empty()) {
+        std::error_code ec;
+        if (std::filesystem::create_directories(dir, ec))
+          std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+      }
       recording.writer_ = record::RecordingWriter::create(recording.options_, recording.header_, error, &error_number);
       if (!recording.writer_) {
         fail(recording, error);
@@ -168,6 +233,18 @@ void RecorderService::handle(Job& job) {
         if (recording.writer_->pending_bytes() >= limits_.flush_bytes) flush(recording, true);
       }
       release(size);
+      return;
+    }
+    case Job::Kind::piped_block: {
+      if (!recording.writer_) return;  // failed: the pipe goes with the recording
+      const bool read = recording.writer_->append_filled(
+          job.block.type, job.block.time_us, job.piped,
+          [&](std::span<std::uint8_t> out) { return read_exactly(recording.pipe_[0], out); });
+      if (!read) {
+        fail(recording, "cannot read the recording's tee pipe: " + std::string(std::strerror(errno)));
+        return;
+      }
+      if (recording.writer_->pending_bytes() >= limits_.flush_bytes) flush(recording, true);
       return;
     }
     case Job::Kind::finish: {

@@ -1,9 +1,10 @@
 #pragma once
 // One background thread writes every session's recording. The relay hands
 // each chunk over through push(), which copies it into a bounded queue and
-// never waits for the disk: when a session's queue (or the queue of all
-// sessions together) is full, push() refuses and the session's `on_error`
-// decides. The thread creates the file, appends blocks, flushes each file at
+// never blocks: past half the bound the recording is `congested` and the
+// relay waits (briefly, without blocking the thread) for the writer to catch
+// up; a queue that stays full, or a push that does not fit, means the disk
+// does not keep up and the session's `on_error` decides. The thread creates the file, appends blocks, flushes each file at
 // least every second (so a kill -9 loses at most that) and finishes it, and
 // prunes the recording directories after each finished file and every
 // minute. Its reports (started, failed, finished) arrive as callbacks on the
@@ -52,12 +53,21 @@ class RecorderService {
    public:
     // false: refused (queue full, or the recording failed): nothing was queued.
     bool push(record::BlockType type, std::uint64_t time_us, std::span<const std::uint8_t> bytes);
+    // Over half the queue is waiting; false again once it is down to a quarter.
+    bool congested();
     // A note block (record::BlockType::note); queued even when the queue is full.
     void note(std::uint64_t time_us, const std::string& text);
     // The last call: writes the trailer and closes the file (then `finished`, or `failed`).
     void finish(const record::Trailer& trailer);
     // Ends it without a trailer (the file reads as truncated), e.g. after a failure.
     void abandon();
+    // Tee mode, for a relay that splices: the write end of a pipe the relay
+    // tee(2)s the server's bytes into (-1 when no pipe could be made), and
+    // teed() after each tee: `size` bytes at `time_us` are one block. The pipe
+    // is this recording's queue then (its capacity bounds it, in the kernel).
+    int tee_pipe();
+    bool teed(std::uint64_t time_us, std::size_t size);  // false: failed or ended, stop teeing
+    ~Recording();
     std::uint64_t queued_bytes() const;
     bool failed() const;  // the file could not be created or written
 
@@ -74,8 +84,10 @@ class RecorderService {
     Callback callback_;
     // Guarded by the service's mutex.
     std::uint64_t queued_ = 0;
+    bool congested_ = false;
     bool failed_ = false;
     bool ended_ = false;  // finish() or abandon() was called
+    int pipe_[2] = {-1, -1};  // tee mode: [0] read by the writer thread, [1] written by the relay
     // Writer thread only.
     std::unique_ptr<record::RecordingWriter> writer_;
     std::chrono::steady_clock::time_point last_flush_{};
@@ -101,10 +113,11 @@ class RecorderService {
 
  private:
   struct Job {
-    enum class Kind { open, block, finish, abandon } kind = Kind::block;
+    enum class Kind { open, block, piped_block, finish, abandon } kind = Kind::block;
     std::shared_ptr<Recording> recording;
-    record::Block block;
+    record::Block block;  // piped_block: type and time; the payload waits in the tee pipe
     record::Trailer trailer;
+    std::size_t piped = 0;
   };
   void run();
   void handle(Job& job);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <string>
+
 #include <boost/asio/post.hpp>
 
 namespace vhm::proxy {
@@ -14,6 +16,7 @@ constexpr std::size_t max_encodings_captured = 1024;   // longer SetEncodings li
 record::WriterOptions writer_options(const conf::RecordingConfig& config, const std::filesystem::path& path) {
   record::WriterOptions options;
   options.path = path;
+  options.base_dir = config.dir;  // subdirectories of the name template: created, never through a link
   options.mode = config.mode;
   options.compression =
       config.compression == conf::RecordingCompression::zstd ? record::Compression::zstd : record::Compression::none;
@@ -67,8 +70,29 @@ void RecorderTap::start(std::span<const std::uint8_t> viewer_bytes, std::span<co
   if (!server_bytes.empty()) on_bytes(rfb::Direction::server_to_client, server_bytes);
 }
 
+relay::Tap::Need RecorderTap::needs(rfb::Direction direction) const {
+  if (phase_ == Phase::settling) return Need::copy;  // the header is not written yet
+  if (phase_ != Phase::recording) return Need::nothing;
+  if (direction == rfb::Direction::server_to_client) return tee_unavailable_ ? Need::copy : Need::tee;
+  // The viewer's messages are sorted (input or not): they need copies, unless nothing of them is kept any more.
+  return viewer_followed_ || config_.include_input ? Need::copy : Need::nothing;
+}
+
+int RecorderTap::tee_fd() {
+  const int fd = phase_ == Phase::recording ? recording_->tee_pipe() : -1;
+  if (fd < 0) tee_unavailable_ = true;
+  return fd;
+}
+
+void RecorderTap::teed(std::size_t size) {
+  if (recording_->teed(now_us(), size))
+    recorded_server_ += size;
+  else
+    phase_ = Phase::stopped;  // failed (its report comes) or ended
+}
+
 void RecorderTap::on_bytes(rfb::Direction direction, std::span<const std::uint8_t> bytes) {
-  if (!wants_bytes()) return;
+  if (phase_ != Phase::settling && phase_ != Phase::recording) return;
   if (direction == rfb::Direction::server_to_client) {
     if (phase_ == Phase::settling) open();
     record_server(bytes);
@@ -171,6 +195,13 @@ bool RecorderTap::push(record::BlockType type, std::span<const std::uint8_t> byt
        " bytes were waiting to be written); later bytes of the session are not in the recording");
   return false;
 }
+
+void RecorderTap::give_up_waiting(std::chrono::milliseconds waited) {
+  stop("the disk did not keep up (the relay waited " + std::to_string(waited.count()) +
+       " ms for the recording to be written); later bytes of the session are not in the recording");
+}
+
+void RecorderTap::give_up(const std::string& why) { stop(why); }
 
 void RecorderTap::stop(const std::string& why) {
   if (phase_ == Phase::stopped || phase_ == Phase::ended) return;

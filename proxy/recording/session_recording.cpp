@@ -5,6 +5,10 @@
 // session's `disconnect`, so a hook on either event finds a finished file.
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include "proxy/recording/recorder_service.hpp"
@@ -21,6 +25,10 @@ using conf::Field;
 namespace {
 
 constexpr auto close_wait = std::chrono::seconds(10);  // for the last flush of a stalled disk
+// How long the relay waits for a congested recorder before the recording is
+// given up (a stalled disk): the session is then relayed unrecorded or closed.
+constexpr auto max_disk_wait = std::chrono::milliseconds(2000);
+constexpr auto disk_poll = std::chrono::milliseconds(1);
 
 std::string compact_utc_now() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -96,6 +104,50 @@ void Session::start_recording() {
   taps_.push_back(std::move(tap));
   recorder_->start(parser_->after_handshake(rfb::Direction::client_to_server),
                    parser_->after_handshake(rfb::Direction::server_to_client));
+}
+
+bool Session::taps_congested() const { return recorder_ && recorder_->congested(); }
+
+awaitable<void> Session::wait_for_taps() {
+  asio::steady_timer tick(client_.get_executor());
+  const auto started = std::chrono::steady_clock::now();
+  while (!closing_ && recorder_ && recorder_->congested()) {
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    if (waited >= max_disk_wait) {
+      recorder_->give_up_waiting(waited);
+      break;
+    }
+    tick.expires_after(disk_poll);
+    co_await tick.async_wait(use_tuple);
+  }
+}
+
+awaitable<std::size_t> Session::tee_to_recorder(int pipe_read, std::size_t in_pipe, rfb::Direction direction) {
+  asio::steady_timer tick(client_.get_executor());
+  const auto started = std::chrono::steady_clock::now();
+  while (!closing_ && recorder_ && recorder_->needs(direction) == relay::Tap::Need::tee) {
+    const int fd = recorder_->tee_fd();
+    if (fd < 0) break;
+    const ssize_t n = ::tee(pipe_read, fd, in_pipe, SPLICE_F_NONBLOCK);
+    if (n > 0) {
+      recorder_->teed(static_cast<std::size_t>(n));
+      co_return static_cast<std::size_t>(n);
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) {
+      recorder_->give_up(std::string("cannot tee into the recording's pipe: ") + std::strerror(errno));
+      break;
+    }
+    // The recorder's pipe is full: the writer is behind. Wait for it, bounded.
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    if (waited >= max_disk_wait) {
+      recorder_->give_up_waiting(waited);
+      break;
+    }
+    tick.expires_after(disk_poll);
+    co_await tick.async_wait(use_tuple);
+  }
+  co_return in_pipe;  // not recorded (any more): splice it all on
 }
 
 awaitable<void> Session::end_recording() {

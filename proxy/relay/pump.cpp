@@ -49,8 +49,8 @@ awaitable<void> Session::pump(From& from, To& to, rfb::Direction direction) {
       if (tls_starting_) break;
       // Nothing needs the bytes any more: let the kernel move them (falls
       // back to copying when no pipe can be had).
-      if (!parser_ && !taps_want_bytes() && !closing_ &&
-          co_await splice_relay(from.stream(), to.stream(), from_client))
+      if (!parser_ && !closing_ && splice_allowed(direction) &&
+          co_await splice_relay(from.stream(), to.stream(), direction) == SpliceEnd::done)
         break;
     }
     relay::ReadResult read;
@@ -109,6 +109,7 @@ awaitable<void> Session::pump(From& from, To& to, rfb::Direction direction) {
     if constexpr (!tls_relay) {
       if (tls_starting_) break;  // that chunk ended with the server's TLS ack: plaintext is over
     }
+    if (taps_congested()) co_await wait_for_taps();  // backpressure from the recorder, bounded
   }
   if (--running_pumps_ == 0) timer_.cancel();  // both directions done: stop the watchdog
 }

@@ -14,8 +14,11 @@ class Tap {
  public:
   virtual ~Tap() = default;
   virtual void on_bytes(rfb::Direction direction, std::span<const std::uint8_t> bytes) = 0;
-  // False once the tap needs no more bytes: the relay may then splice.
-  virtual bool wants_bytes() const = 0;
+  // What the tap needs of a direction now: nothing (the relay may splice), a
+  // copy of every chunk (on_bytes), or a tee(2) of the spliced bytes (only
+  // the recorder; see proxy/relay/splice.cpp).
+  enum class Need : std::uint8_t { nothing, copy, tee };
+  virtual Need needs(rfb::Direction direction) const = 0;
 };
 
 }  // namespace vhm::proxy::relay

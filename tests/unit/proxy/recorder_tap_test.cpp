@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
 #include "proxy/recording/recorder_service.hpp"
@@ -173,6 +174,34 @@ TEST_CASE("recorder tap: the bytes past the handshake come first, and the server
   CHECK(file.header.viewer_pixel_format);
 }
 
+TEST_CASE("recorder tap: in tee mode the server's bytes come through the recording's pipe") {
+  TapFixture f;
+  f.start();
+  f.viewer(update_request);  // opens the file: the server's side can be teed from now on
+  REQUIRE(f.tap->needs(rfb::Direction::server_to_client) == relay::Tap::Need::tee);
+  CHECK(f.tap->needs(rfb::Direction::client_to_server) == relay::Tap::Need::copy);
+  const int fd = f.tap->tee_fd();
+  REQUIRE(fd >= 0);
+  const Bytes first = {1, 2, 3, 4}, second(100000, 7);  // as tee(2) would have put them
+  REQUIRE(::write(fd, first.data(), first.size()) == 4);
+  f.tap->teed(first.size());
+  std::size_t written = 0;
+  while (written < second.size()) {  // the pipe holds 64 KiB at least: let the writer drain it
+    const auto n = ::write(fd, second.data() + written, second.size() - written);
+    if (n > 0) {
+      f.tap->teed(static_cast<std::size_t>(n));
+      written += static_cast<std::size_t>(n);
+    } else {
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  f.end(first.size() + second.size(), update_request.size());
+  const auto file = read_back(f.dir.path / "s1.vhmrec");
+  CHECK(file.of(record::BlockType::server_data) == cat({first, second}));
+  CHECK(file.trailer->recorded_server_bytes == first.size() + second.size());
+  CHECK(file.trailer->dropped_bytes == 0);
+}
+
 TEST_CASE("recorder tap: an unknown viewer message stops recording the viewer, with a note") {
   TapFixture f;
   f.start();
@@ -191,7 +220,7 @@ TEST_CASE("recorder tap: an unknown viewer message stops recording the viewer, w
 TEST_CASE("recorder tap: a session the proxy cannot see is recorded as such, without its bytes") {
   TapFixture f;
   f.start(false);
-  CHECK_FALSE(f.tap->wants_bytes());  // the relay may splice
+  CHECK(f.tap->needs(rfb::Direction::server_to_client) == relay::Tap::Need::nothing);  // the relay may splice
   f.end(1000, 1000);
   const auto file = read_back(f.dir.path / "s1.vhmrec");
   CHECK_FALSE(file.header.content_visible);
@@ -209,7 +238,7 @@ TEST_CASE("recorder tap: a full queue stops the recording once, with a note and 
   const Bytes small(16 * 1024, 0xAB), big(80 * 1024, 0xCD);  // big alone is more than the queue holds
   f.server(small);
   f.server(big);
-  CHECK_FALSE(f.tap->wants_bytes());
+  CHECK(f.tap->needs(rfb::Direction::server_to_client) == relay::Tap::Need::nothing);
   f.server(small);  // not recorded: the stream would have a hole
   f.end(2 * small.size() + big.size(), update_request.size());
   // on_error at once; the event only after recording_started.
@@ -245,7 +274,7 @@ TEST_CASE("recorder tap: a file that cannot be created is reported once, and the
   REQUIRE(io_run_until(f.io, [&] { return failures.size() == 2; }));
   CHECK(failures[0].rfind("on_error ", 0) == 0);
   CHECK(failures[1].find("not-a-dir") != std::string::npos);
-  CHECK_FALSE(tap.wants_bytes());
+  CHECK(tap.needs(rfb::Direction::server_to_client) == relay::Tap::Need::nothing);
   bool done = false;
   tap.end("client_closed", 3, 0, [&] { done = true; });
   CHECK(done);
