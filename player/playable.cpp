@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "player/compatibility.hpp"
+#include "player/recorded_viewer.hpp"
 #include "record/reader.hpp"
 
 namespace vhm::player {
@@ -24,10 +26,18 @@ std::optional<Playable> load_playable(const std::filesystem::path& path, std::st
   // length are known before the first viewer comes, and reported once.
   record::Block block;
   std::string problem;
+  RecordedViewerMessages recorded_viewer;
   for (;;) {
     const auto status = reader->next(block, problem);
     if (status == record::ReadStatus::block) {
       playable.last_time_us = block.time_us;
+      if (block.type == record::BlockType::viewer_data && !playable.format_change_us)
+        for (const auto& change : recorded_viewer.feed(block.payload))
+          if (change.pixel_format && !same_pixel_format(*change.pixel_format, playable.pixel_format)) {
+            playable.format_change_us = block.time_us;
+            playable.format_change = change.pixel_format;
+            break;
+          }
       if (block.type == record::BlockType::server_data) playable.server_bytes += block.payload.size();
       continue;
     }

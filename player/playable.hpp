@@ -23,6 +23,10 @@ struct Playable {
   std::string problem;                                        // why not complete
   std::uint64_t last_time_us = 0;
   std::uint64_t server_bytes = 0;
+  // The recorded viewer switched to another pixel format during the session:
+  // no viewer can be shown the recorded bytes after that point.
+  std::optional<std::uint64_t> format_change_us;
+  std::optional<record::PixelFormat> format_change;
 };
 
 // nullopt and a one-line `error` ("x.vhmrec: not a vnc-hooks-manager

@@ -169,6 +169,11 @@ void log_recording(const Playable& playable) {
   if (playable.integrity != record::Integrity::complete)
     spdlog::warn("recording {} is {} ({}): viewers see it up to that point", playable.path.string(),
                  integrity_text(playable.integrity), playable.problem.empty() ? "no trailer" : playable.problem);
+  if (playable.format_change_us)
+    spdlog::warn("recording {}: its viewer switched to pixel format {} at {:.1f} s; playback ends there (the player "
+                 "cannot convert)",
+                 playable.path.string(), record::describe(*playable.format_change),
+                 static_cast<double>(*playable.format_change_us) / 1e6);
   if (playable.server_bytes == 0)
     spdlog::warn("recording {} holds no server bytes: viewers see only the initial (empty) screen",
                  playable.path.string());

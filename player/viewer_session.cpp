@@ -11,6 +11,7 @@
 #include "player/client_messages.hpp"
 #include "player/compatibility.hpp"
 #include "player/handshake.hpp"
+#include "player/recorded_viewer.hpp"
 #include "record/reader.hpp"
 
 namespace vhm::player {
@@ -200,9 +201,18 @@ awaitable<void> ViewerSession::stream_recording() {
   spdlog::info("{}: playing from {} at speed {}", name_, seconds_text(settings_.pace.start_us / 1e6),
                settings_.pace.speed);
   record::Block block;
+  RecordedViewerMessages recorded_viewer;
   for (;;) {
     const auto status = reader->next(block, error);
     if (status == record::ReadStatus::block) {
+      if (block.type == record::BlockType::viewer_data) {
+        if (const auto why = recorded_viewer_change(recorded_viewer.feed(block.payload), block.time_us)) {
+          spdlog::warn("{} {}; playback ends here", name_, *why);
+          co_await finish_stream(false);
+          co_return;
+        }
+        continue;
+      }
       if (block.type != record::BlockType::server_data || block.payload.empty()) continue;
       if (!co_await send_block(block.payload, block.time_us)) co_return;
       continue;
@@ -215,7 +225,22 @@ awaitable<void> ViewerSession::stream_recording() {
                    without_file_name(playable.path, error));
     break;
   }
-  co_await finish_stream();
+  co_await finish_stream(true);
+}
+
+std::optional<std::string> ViewerSession::recorded_viewer_change(const std::vector<RecordedViewerChange>& changes,
+                                                                 std::uint64_t time_us) const {
+  const auto& served = settings_.playable->pixel_format;
+  const auto when = " (the recorded viewer's change at " + seconds_text(time_us / 1e6) + ")";
+  for (const auto& change : changes) {
+    if (change.pixel_format && !same_pixel_format(*change.pixel_format, served))
+      return "would need pixel format " + record::describe(*change.pixel_format) + " from here on" + when +
+             "; it was served " + record::describe(served) + ", and the player cannot convert";
+    if (change.encodings)
+      if (auto problem = incompatibility(served, change.encodings, viewer_format_, viewer_encodings_))
+        return *problem + when;
+  }
+  return std::nullopt;
 }
 
 awaitable<bool> ViewerSession::send_block(std::span<const std::uint8_t> payload, std::uint64_t time_us) {
@@ -236,20 +261,21 @@ awaitable<bool> ViewerSession::send_block(std::span<const std::uint8_t> payload,
   co_return true;
 }
 
-awaitable<void> ViewerSession::finish_stream() {
+awaitable<void> ViewerSession::finish_stream(bool complete) {
   if (closing_) co_return;
   const auto played = since(playback_start_);
+  const char* what = complete ? "end of the recording" : "end of what it can be shown";
   if (!settings_.loop) {
-    spdlog::info("{}: end of the recording ({} recorded bytes in {}); showing the last frame until the viewer leaves",
-                 name_, bytes_sent_, seconds_text(played));
+    spdlog::info("{}: {} ({} recorded bytes in {}); showing the last frame until the viewer leaves", name_, what,
+                 bytes_sent_, seconds_text(played));
     co_return;  // the reader keeps the connection until the viewer closes it
   }
   // --loop: a VNC stream cannot restart in place (the viewer's decoders keep
   // state, e.g. zlib streams), so the connection ends and a viewer that
   // reconnects starts from the beginning. Half-close first, so the last
   // bytes arrive before the FIN and no reset discards them.
-  spdlog::info("{}: end of the recording ({} recorded bytes in {}); --loop: closing so that it reconnects", name_,
-               bytes_sent_, seconds_text(played));
+  spdlog::info("{}: {} ({} recorded bytes in {}); --loop: closing so that it reconnects", name_, what, bytes_sent_,
+               seconds_text(played));
   boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_send, ignored);
   co_await sleep_for(timer_, settings_.loop_close_grace);

@@ -16,6 +16,7 @@
 #include "player/asio.hpp"
 #include "player/pacing.hpp"
 #include "player/playable.hpp"
+#include "player/recorded_viewer.hpp"
 
 namespace vhm::player {
 
@@ -45,11 +46,14 @@ class ViewerSession {
   awaitable<void> stream_recording();
   awaitable<void> wait_until_playing();
   awaitable<bool> send_block(std::span<const std::uint8_t> payload, std::uint64_t due_us);
-  awaitable<void> finish_stream();
+  awaitable<void> finish_stream(bool complete);
   // false: the viewer was refused or the stream cannot be followed (closed).
   bool consume(std::span<const std::uint8_t> bytes);
   bool handle_message(std::span<const std::uint8_t> message);
   bool check_compatible(const char* when);
+  // Why the recorded bytes after these recorded-viewer messages cannot be shown.
+  std::optional<std::string> recorded_viewer_change(const std::vector<RecordedViewerChange>& changes,
+                                                    std::uint64_t time_us) const;
   void end();
 
   tcp::socket socket_;

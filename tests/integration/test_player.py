@@ -311,6 +311,24 @@ class Playback(PlayerTestCase):
         player.stderr.wait_for(r"the recording is truncated here")
 
 
+    def test_playback_stops_where_the_recorded_viewer_changed_its_pixel_format(self):
+        data = preamble(make_header()) + block(VIEWER_DATA, 0, viewer_messages())
+        data += block(SERVER_DATA, 1_000, FIRST_UPDATE)
+        # From here on the server encoded for 16 bpp: no viewer of this playback can show it.
+        data += block(VIEWER_DATA, 300_000, set_pixel_format(PIXEL_FORMAT_16) + update_request(1))
+        data += block(SERVER_DATA, SECOND_AT_US, raw_update(BLUE, 32, 24)[:4] + bytes(100))
+        player = self.play(self.write(data), "--max-viewers", "1")
+        player.stderr.wait_for(r"its viewer switched to pixel format 16bpp depth 16 .* at 0\.3 s; "
+                               r"playback ends there")
+        result = watch(player.port, idle_ms=1200)
+        self.assert_final_frame(result, colour="ff0000", updates=1)
+        self.assertEqual(result.int("bytes_received") - len(FIRST_UPDATE), 12 + 2 + 4 + 24 + len(DESKTOP),
+                         "only the handshake and the first update")
+        self.assertEqual(player.wait_exit(), 0)
+        player.stderr.wait_for(r"would need pixel format 16bpp depth 16 .* from here on \(the recorded "
+                               r"viewer's change at 0\.3 s\); it was served 32bpp .*; playback ends here")
+        player.stderr.wait_for(r"end of what it can be shown \(%d recorded bytes" % len(FIRST_UPDATE))
+
     def test_sigterm_ends_the_viewers_and_the_player(self):
         player = self.play(self.recording())
         viewer = subprocess.Popen(viewer_command(player.port, password=None, hold=30),
