@@ -61,7 +61,10 @@ struct RecordingConfig {
   std::filesystem::path dir;  // absolute; required when enabled
   // File name template below dir, e.g. "{timestamp}_{session_id}_{client_ip}.vhmrec"
   // (record/naming.hpp); may contain '/' for subdirectories, never ".." or a leading '/'.
+  // The loader allows only start-of-session placeholders and requires {session_id}.
   std::string name = "{timestamp}_{session_id}_{client_ip}.vhmrec";
+  // Octal however YAML spells it; the loader insists on owner read+write and
+  // at most read for group/others (a recording must not be editable by others).
   mode_t mode = 0600;          // of the files (directories the proxy creates: 0700)
   bool include_input = false;  // keep the viewer's key, pointer and clipboard messages
   RecordingOnError on_error = RecordingOnError::continue_session;
