@@ -272,7 +272,7 @@ class RecordingWithNetVnc(RecordingTest):
                 painted.append(colour)
                 stop_painting.wait(0.1)
         painter = threading.Thread(target=paint, daemon=True)
-        self.addCleanup(painter.join, 15)
+        self.addCleanup(lambda: painter.is_alive() and painter.join(15))
         self.addCleanup(stop_painting.set)
         cmd = viewer_command(proxy.port(), password=xvnc.password, timeout=60) + [
             "--until-idle", "5000"]
