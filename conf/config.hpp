@@ -71,7 +71,7 @@ struct RecordingConfig {
   std::optional<std::chrono::seconds> max_age;  // retention: older files are pruned
   std::optional<std::uint64_t> max_total_size;  // retention: bytes under dir, oldest pruned first
   RecordingCompression compression = RecordingCompression::none;
-  int zstd_level = 3;                             // 1..19
+  int zstd_level = 1;  // 1..19; 1 compresses screen data about as well as 3, twice as fast (docs/recording.md)
   std::uint64_t queue_size = 8u << 20;            // bytes a session may have waiting for the disk
   int line = 0;                                   // of the section that enabled it, for messages
 };

@@ -28,7 +28,7 @@ void check_default_recording(const RecordingConfig& recording) {
   CHECK_FALSE(recording.max_age);
   CHECK_FALSE(recording.max_total_size);
   CHECK(recording.compression == RecordingCompression::none);
-  CHECK(recording.zstd_level == 3);
+  CHECK(recording.zstd_level == 1);
   CHECK(recording.queue_size == 8u << 20);
   CHECK(recording.line == 0);
 }
@@ -140,7 +140,7 @@ listeners:
   CHECK(last.enabled);
   CHECK(last.dir == "/srv/recordings");
   CHECK_FALSE(last.include_input);
-  CHECK(last.zstd_level == 3);
+  CHECK(last.zstd_level == 1);
   // Config::recording is the section as written, untouched by the listeners.
   CHECK(config.recording.dir == "/srv/recordings");
   CHECK_FALSE(config.recording.include_input);
