@@ -27,7 +27,9 @@ constexpr const char* play_usage =
     "viewer keeps showing the final frame until it disconnects.\n"
     "The recorded updates are sent as they were recorded: a viewer must use the\n"
     "recording's pixel format and accept the recorded viewer's encodings, otherwise\n"
-    "the player logs why and disconnects it before sending any update.\n"
+    "the player logs why and disconnects it before sending any update. Playback\n"
+    "ends early (keeping the last frame) where the recorded viewer itself switched\n"
+    "to a format or encoding the watching viewer cannot show.\n"
     "Prints \"playing FILE on HOST:PORT\" on stdout once listening.\n"
     "\nOptions";
 

@@ -28,7 +28,8 @@ constexpr const char* recording_usage =
     "\nOptions";
 
 constexpr const char* recording_exit_help =
-    "\nExit status: 0 ok (info: the file is complete); 1 export could not write OUT;\n"
+    "\nExit status: 0 ok (info: the file is complete); 1 export could not write OUT (or\n"
+    "the file holds nothing to export);\n"
     "2 usage; 3 the file is truncated (info still prints it; export wrote what it holds);\n"
     "4 the file is corrupt or unreadable (list: DIR cannot be read).\n"
     "Documentation: docs/recording.md.\n";
