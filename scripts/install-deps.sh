@@ -11,8 +11,8 @@ run_packages=(
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libssl-dev libyaml-cpp-dev libspdlog-dev
   # service: capabilities after the privilege drop, systemd readiness/watchdog
   libcap-dev libsystemd-dev
-  # recording: zstd-compressed recordings, CRC32 of every block (record/)
-  libzstd-dev zlib1g-dev
+  # recording: zstd-compressed recordings, CRC-32 of every block (record/)
+  libzstd-dev libdeflate-dev
 )
 test_packages=(
   catch2

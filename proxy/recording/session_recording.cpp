@@ -11,6 +11,8 @@
 #include <cstring>
 #include <ctime>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
+
 #include "proxy/recording/recorder_service.hpp"
 #include "proxy/recording/recorder_tap.hpp"
 #include "proxy/session.hpp"
@@ -21,6 +23,7 @@ namespace vhm::proxy {
 
 using conf::EventKind;
 using conf::Field;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -138,14 +141,17 @@ awaitable<std::size_t> Session::tee_to_recorder(int pipe_read, std::size_t in_pi
       recorder_->give_up(std::string("cannot tee into the recording's pipe: ") + std::strerror(errno));
       break;
     }
-    // The recorder's pipe is full: the writer is behind. Wait for it, bounded.
+    // The recorder's pipe is full: the writer is behind. Wait until the pipe
+    // has room (the kernel says so as soon as the writer read some), bounded.
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     if (waited >= max_disk_wait) {
       recorder_->give_up_waiting(waited);
       break;
     }
-    tick.expires_after(disk_poll);
-    co_await tick.async_wait(use_tuple);
+    asio::posix::stream_descriptor room(client_.get_executor(), fd);
+    tick.expires_after(max_disk_wait - waited);
+    co_await (room.async_wait(asio::posix::stream_descriptor::wait_write, use_tuple) || tick.async_wait(use_tuple));
+    room.release();  // the recording owns the pipe
   }
   co_return in_pipe;  // not recorded (any more): splice it all on
 }
