@@ -6,6 +6,7 @@ with are compared with the recording's last frame; raw-socket viewers check
 what the player refuses and why."""
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -47,7 +48,8 @@ def preamble(header: dict) -> bytes:
     """magic, u16 major, u16 minor, u8 compression, 3 reserved, u32 JSON
     length, JSON, then a CRC32 over all of that (big-endian throughout)."""
     text = json.dumps(header).encode()
-    head = MAGIC + struct.pack(">HHB3xI", 1, 0, 0, len(text)) + text
+    compression = {"none": 0, "zstd": 1}[header.get("compression", "none")]
+    head = MAGIC + struct.pack(">HHB3xI", 1, 0, compression, len(text)) + text
     return head + struct.pack(">I", crc32(head))
 
 
@@ -328,6 +330,20 @@ class Playback(PlayerTestCase):
         player.stderr.wait_for(r"would need pixel format 16bpp depth 16 .* from here on \(the recorded "
                                r"viewer's change at 0\.3 s\); it was served 32bpp .*; playback ends here")
         player.stderr.wait_for(r"end of what it can be shown \(%d recorded bytes" % len(FIRST_UPDATE))
+
+    @unittest.skipUnless(shutil.which("zstd"), "needs the zstd tool (Debian package zstd)")
+    def test_a_zstd_recording_plays(self):
+        """zstd: the blocks in independent zstd frames of whole blocks; Debian's
+        zstd tool makes one (the file is then a single frame)."""
+        data, _ = make_recording()
+        plain_header = preamble(make_header())
+        frame = subprocess.run(["zstd", "-q", "-c", "-3"], input=data[len(plain_header):],
+                               capture_output=True, check=True, timeout=DEFAULT_WAIT).stdout
+        player = self.play(self.write(preamble(make_header(compression="zstd")) + frame),
+                           "--max-viewers", "1")
+        player.stderr.wait_for(r"recording .*, complete$")
+        self.assert_final_frame(watch(player.port))
+        self.assertEqual(player.wait_exit(), 0)
 
     def test_sigterm_ends_the_viewers_and_the_player(self):
         player = self.play(self.recording())
