@@ -12,6 +12,7 @@
 #include "proxy/recording/recorder_service.hpp"
 #include "proxy/recording/recorder_tap.hpp"
 #include "record/reader.hpp"
+#include "tests/unit/proxy/run_until.hpp"
 
 namespace vhm::proxy {
 namespace {
@@ -28,16 +29,6 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
-template <typename Predicate>
-bool io_run_until(asio::io_context& io, Predicate done, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    if (io.stopped()) io.restart();
-    io.run_for(5ms);
-  }
-  return true;
-}
 
 Bytes cat(std::initializer_list<Bytes> parts) {
   Bytes out;
@@ -86,7 +77,7 @@ struct TapFixture {
   void end(std::uint64_t server_bytes, std::uint64_t viewer_bytes) {
     bool done = false;
     tap->end("client_closed", server_bytes, viewer_bytes, [&] { done = true; });
-    REQUIRE(io_run_until(io, [&] { return done; }));
+    REQUIRE(test::run_until(io, [&] { return done; }));
   }
 };
 
@@ -271,7 +262,7 @@ TEST_CASE("recorder tap: a file that cannot be created is reported once, and the
   RecorderTap tap(f.service, f.config, header, f.config.dir / "x.vhmrec", f.io.get_executor(), callbacks);
   tap.start({}, {});
   tap.on_bytes(rfb::Direction::server_to_client, Bytes{1, 2, 3});
-  REQUIRE(io_run_until(f.io, [&] { return failures.size() == 2; }));
+  REQUIRE(test::run_until(f.io, [&] { return failures.size() == 2; }));
   CHECK(failures[0].rfind("on_error ", 0) == 0);
   CHECK(failures[1].find("not-a-dir") != std::string::npos);
   CHECK(tap.needs(rfb::Direction::server_to_client) == relay::Tap::Need::nothing);

@@ -9,6 +9,7 @@
 
 #include "conf/config_loader.hpp"
 #include "proxy/server.hpp"
+#include "tests/unit/proxy/run_until.hpp"
 
 using namespace vhm;
 using namespace std::chrono_literals;
@@ -120,17 +121,7 @@ std::uint16_t port_of(const std::string& address) {
   return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
 }
 
-// Runs the io_context until `done` or the time limit; true if `done`.
-template <typename Predicate>
-bool run_until(asio::io_context& io, Predicate done, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    if (io.stopped()) io.restart();
-    io.run_for(5ms);
-  }
-  return true;
-}
+using test::run_until;
 
 // Runs until the io_context has no work left (the server finished shutting down).
 bool run_to_end(asio::io_context& io, std::chrono::milliseconds limit = 5s) {
