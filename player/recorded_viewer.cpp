@@ -39,12 +39,23 @@ std::vector<RecordedViewerChange> RecordedViewerMessages::feed(std::span<const s
       break;
     }
     const auto message = rest.first(static_cast<std::size_t>(frame.size));
-    if (frame.type == client_message::framebuffer_update_request)
+    if (frame.type == client_message::framebuffer_update_request && !requested_) {
       requested_ = true;
-    else if (requested_ && frame.type == client_message::set_pixel_format)
-      changes.push_back({pixel_format_of_message(message), std::nullopt});
-    else if (requested_ && frame.type == client_message::set_encodings)
-      changes.push_back({std::nullopt, encodings_of_message(message)});
+      if (before_request_.pixel_format) changes.push_back({before_request_.pixel_format, std::nullopt});
+      if (before_request_.encodings) changes.push_back({std::nullopt, std::move(before_request_.encodings)});
+    } else if (frame.type == client_message::set_pixel_format) {
+      auto format = pixel_format_of_message(message);
+      if (requested_)
+        changes.push_back({format, std::nullopt});
+      else
+        before_request_.pixel_format = format;
+    } else if (frame.type == client_message::set_encodings) {
+      auto encodings = encodings_of_message(message);
+      if (requested_)
+        changes.push_back({std::nullopt, std::move(encodings)});
+      else
+        before_request_.encodings = std::move(encodings);
+    }
     offset += static_cast<std::size_t>(frame.size);
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(offset));

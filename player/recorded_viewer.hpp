@@ -21,10 +21,10 @@ struct RecordedViewerChange {
 
 class RecordedViewerMessages {
  public:
-  // The SetPixelFormat and SetEncodings messages these bytes complete, in
-  // order, from the recorded viewer's first FramebufferUpdateRequest on (the
-  // ones before it are what the header's viewer_pixel_format and
-  // viewer_encodings hold). Messages may span blocks.
+  // The pixel format and encodings these bytes put in effect, in order: at
+  // the recorded viewer's first FramebufferUpdateRequest the last of each sent
+  // before it (what the header should hold: checking it costs nothing), then
+  // every later SetPixelFormat and SetEncodings. Messages may span blocks.
   std::vector<RecordedViewerChange> feed(std::span<const std::uint8_t> bytes);
   // A message type the framer does not know: the rest cannot be followed.
   bool lost() const { return lost_; }
@@ -33,6 +33,7 @@ class RecordedViewerMessages {
   std::vector<std::uint8_t> pending_;
   std::uint64_t skip_ = 0;
   bool requested_ = false;  // the first FramebufferUpdateRequest was seen
+  RecordedViewerChange before_request_;  // the last of each before it
   bool lost_ = false;
 };
 

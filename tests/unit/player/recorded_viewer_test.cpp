@@ -24,8 +24,8 @@ Bytes recorded_join(std::initializer_list<Bytes> parts) {
 
 }  // namespace
 
-TEST_CASE("recorded viewer: changes count only after its first update request, at any split") {
-  const auto stream = recorded_join({recorded_spf(32), recorded_encodings, recorded_fbur, recorded_key,
+TEST_CASE("recorded viewer: what is in effect at its first request, then every change, at any split") {
+  const auto stream = recorded_join({recorded_spf(8), recorded_spf(32), recorded_encodings, recorded_fbur, recorded_key,
                                      recorded_spf(16), recorded_fbur, recorded_encodings});
   for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
     INFO("split at " << cut);
@@ -33,14 +33,22 @@ TEST_CASE("recorded viewer: changes count only after its first update request, a
     auto changes = messages.feed(std::span(stream).first(cut));
     const auto more = messages.feed(std::span(stream).subspan(cut));
     changes.insert(changes.end(), more.begin(), more.end());
-    REQUIRE(changes.size() == 2);
+    REQUIRE(changes.size() == 4);
     REQUIRE(changes[0].pixel_format);
-    CHECK(changes[0].pixel_format->bytes[0] == 16);
+    CHECK(changes[0].pixel_format->bytes[0] == 32);  // the last before the request, not the first
     CHECK_FALSE(changes[0].encodings);
     REQUIRE(changes[1].encodings);
     CHECK(*changes[1].encodings == std::vector<std::int32_t>{7, 0});
+    REQUIRE(changes[2].pixel_format);
+    CHECK(changes[2].pixel_format->bytes[0] == 16);
+    REQUIRE(changes[3].encodings);
     CHECK_FALSE(messages.lost());
   }
+}
+
+TEST_CASE("recorded viewer: nothing before its first request counts by itself") {
+  RecordedViewerMessages messages;
+  CHECK(messages.feed(recorded_join({recorded_spf(16), recorded_encodings})).empty());
 }
 
 TEST_CASE("recorded viewer: a long clipboard is skipped, an unknown message ends the following") {
