@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "player/client_messages.hpp"
+#include "rfb/client_messages.hpp"
 #include "player/compatibility.hpp"
 
 namespace vhm::player {
@@ -24,13 +24,13 @@ std::vector<RecordedViewerChange> RecordedViewerMessages::feed(std::span<const s
   std::size_t offset = 0;
   while (offset < pending_.size()) {
     const std::span<const std::uint8_t> rest(pending_.data() + offset, pending_.size() - offset);
-    const auto frame = frame_client_message(rest);
-    if (frame.kind == MessageFrame::Kind::invalid) {
+    const auto frame = rfb::measure_client_message(rest, rfb::no_length_limits);
+    if (frame.kind == rfb::ClientMessageSize::Kind::invalid) {
       lost_ = true;
       pending_.clear();
       return changes;
     }
-    if (frame.kind == MessageFrame::Kind::need_more) break;
+    if (frame.kind == rfb::ClientMessageSize::Kind::need_more) break;
     if (rest.size() < frame.size) {
       if (frame.size > max_recorded_message) {
         skip_ = frame.size - rest.size();
@@ -39,17 +39,17 @@ std::vector<RecordedViewerChange> RecordedViewerMessages::feed(std::span<const s
       break;
     }
     const auto message = rest.first(static_cast<std::size_t>(frame.size));
-    if (frame.type == client_message::framebuffer_update_request && !requested_) {
+    if (frame.type == rfb::client_message::framebuffer_update_request && !requested_) {
       requested_ = true;
       if (before_request_.pixel_format) changes.push_back({before_request_.pixel_format, std::nullopt});
       if (before_request_.encodings) changes.push_back({std::nullopt, std::move(before_request_.encodings)});
-    } else if (frame.type == client_message::set_pixel_format) {
+    } else if (frame.type == rfb::client_message::set_pixel_format) {
       auto format = pixel_format_of_message(message);
       if (requested_)
         changes.push_back({format, std::nullopt});
       else
         before_request_.pixel_format = format;
-    } else if (frame.type == client_message::set_encodings) {
+    } else if (frame.type == rfb::client_message::set_encodings) {
       auto encodings = encodings_of_message(message);
       if (requested_)
         changes.push_back({std::nullopt, std::move(encodings)});

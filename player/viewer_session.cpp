@@ -8,7 +8,7 @@
 #include <array>
 #include <cmath>
 
-#include "player/client_messages.hpp"
+#include "rfb/client_messages.hpp"
 #include "player/compatibility.hpp"
 #include "player/handshake.hpp"
 #include "player/recorded_viewer.hpp"
@@ -125,10 +125,10 @@ bool ViewerSession::consume(std::span<const std::uint8_t> bytes) {
   std::size_t offset = 0;
   for (;;) {
     const std::span<const std::uint8_t> rest(pending_.data() + offset, pending_.size() - offset);
-    const auto frame = frame_client_message(rest);
-    if (frame.kind == MessageFrame::Kind::need_more) break;
-    if (frame.kind == MessageFrame::Kind::invalid) {
-      spdlog::warn("{} sent {}; the player cannot follow its messages, closing", name_, frame.error);
+    const auto frame = rfb::measure_client_message(rest, rfb::no_length_limits);
+    if (frame.kind == rfb::ClientMessageSize::Kind::need_more) break;
+    if (frame.kind == rfb::ClientMessageSize::Kind::invalid) {
+      spdlog::warn("{}: {}; the player cannot follow its messages, closing", name_, frame.error);
       return false;
     }
     if (rest.size() >= frame.size) {
@@ -148,20 +148,20 @@ bool ViewerSession::consume(std::span<const std::uint8_t> bytes) {
 
 bool ViewerSession::handle_message(std::span<const std::uint8_t> message) {
   switch (message[0]) {
-    case client_message::set_pixel_format:
+    case rfb::client_message::set_pixel_format:
       viewer_format_ = pixel_format_of_message(message);
       return !playing_ || check_compatible("during playback");
-    case client_message::set_encodings:
+    case rfb::client_message::set_encodings:
       viewer_encodings_ = encodings_of_message(message);
       return !playing_ || check_compatible("during playback");
-    case client_message::framebuffer_update_request:
+    case rfb::client_message::framebuffer_update_request:
       if (playing_) return true;  // the recording sets the pace, not the requests
       if (!check_compatible("before playback")) return false;
       playing_ = true;
       timer_.cancel();  // wakes the streamer
       return true;
     default:
-      spdlog::trace("{} sent {} ({} bytes), ignored", name_, client_message_name(message[0]), message.size());
+      spdlog::trace("{} sent {} ({} bytes), ignored", name_, rfb::client_message_name(message[0]), message.size());
       return true;
   }
 }

@@ -37,74 +37,77 @@ bool is_viewer_input(std::uint8_t type) {
          type == m::gii;
 }
 
-// Fixed sizes come from RFC 6143 and rfbproto; variable ones need their header:
-// the smallest prefix that tells the total length is held in header_.
-ClientMessageFramer::Need ClientMessageFramer::measure() {
+// Fixed sizes come from RFC 6143 and rfbproto; variable ones need the bytes
+// up to their length field.
+ClientMessageSize measure_client_message(std::span<const std::uint8_t> h, const ClientLimits& limits) {
   namespace m = client_message;
-  const std::size_t have = header_size_;
-  const std::uint8_t* h = header_.data();
-  auto fixed = [&](std::size_t size) {
-    remaining_ = size - have;
-    return Need::known;
-  };
-  auto bad = [&](std::string why) {
-    error_ = std::move(why);
-    return Need::bad;
-  };
-  switch (type_) {
-    case m::set_pixel_format: return fixed(20);
-    case m::framebuffer_update_request: return fixed(10);
-    case m::key_event: return fixed(8);
-    case m::pointer_event: return fixed(6);
-    case m::enable_continuous_updates: return fixed(10);
-    case m::xvp: return fixed(4);
-    case m::set_encodings: {  // u8 type, pad, u16 count, count x s32
-      if (have < 4) return Need::more;
-      remaining_ = 4ull * be16(h + 2);
-      return Need::known;
-    }
+  using Kind = ClientMessageSize::Kind;
+  if (h.empty()) return {};
+  const std::uint8_t type = h[0];
+  const std::size_t have = h.size();
+  auto sized = [&](std::uint64_t size) { return ClientMessageSize{Kind::sized, type, size, {}}; };
+  auto bad = [&](std::string why) { return ClientMessageSize{Kind::invalid, type, 0, std::move(why)}; };
+  const ClientMessageSize more{Kind::need_more, type, 0, {}};
+  switch (type) {
+    case m::set_pixel_format: return sized(20);
+    case m::framebuffer_update_request: return sized(10);
+    case m::key_event: return sized(8);
+    case m::pointer_event: return sized(6);
+    case m::enable_continuous_updates: return sized(10);
+    case m::xvp: return sized(4);
+    case m::set_encodings:  // u8 type, pad, u16 count, count x s32
+      return have < 4 ? more : sized(4 + 4ull * be16(&h[2]));
     case m::client_cut_text: {  // u8 type, 3 pad, s32 length (negative: extended clipboard, |length|)
-      if (have < 8) return Need::more;
-      const auto raw = static_cast<std::int32_t>(be32(h + 4));
-      const std::uint64_t length = raw < 0 ? std::uint64_t{0} - static_cast<std::int64_t>(raw) : std::uint64_t(raw);
-      if (length > limits_.max_cut_text)
+      if (have < 8) return more;
+      const std::uint32_t raw = be32(&h[4]);
+      const std::uint64_t length = (raw & 0x80000000u) ? std::uint64_t{0u - raw} : raw;  // unsigned: -2^31 is 2^31
+      if (length > limits.max_cut_text)
         return bad("viewer sent a ClientCutText of " + std::to_string(length) + " bytes (limit " +
-                   std::to_string(limits_.max_cut_text) + ")");
-      remaining_ = length;
-      return Need::known;
+                   std::to_string(limits.max_cut_text) + ")");
+      return sized(8 + length);
     }
     case m::fence: {  // u8 type, 3 pad, u32 flags, u8 length, payload
-      if (have < 9) return Need::more;
-      if (h[8] > limits_.max_fence_payload)
+      if (have < 9) return more;
+      if (h[8] > limits.max_fence_payload)
         return bad("viewer sent a Fence with " + std::to_string(h[8]) + " payload bytes (limit " +
-                   std::to_string(limits_.max_fence_payload) + ")");
-      remaining_ = h[8];
-      return Need::known;
+                   std::to_string(limits.max_fence_payload) + ")");
+      return sized(9ull + h[8]);
     }
-    case m::set_desktop_size: {  // u8 type, pad, u16 w, u16 h, u8 screens, pad, screens x 16
-      if (have < 8) return Need::more;
-      remaining_ = 16ull * h[6];
-      return Need::known;
-    }
+    case m::set_desktop_size:  // u8 type, pad, u16 w, u16 h, u8 screens, pad, screens x 16
+      return have < 7 ? more : sized(8 + 16ull * h[6]);
     case m::gii: {  // u8 type, u8 endian|subtype, u16 length (in the sender's byte order), payload
-      if (have < 4) return Need::more;
+      if (have < 4) return more;
       const bool big_endian = (h[1] & 0x80) != 0;
-      remaining_ = big_endian ? be16(h + 2) : static_cast<std::uint16_t>(h[2] | (h[3] << 8));
-      return Need::known;
+      return sized(4ull + (big_endian ? be16(&h[2]) : static_cast<std::uint16_t>(h[2] | (h[3] << 8))));
     }
     case m::qemu: {  // u8 type, u8 subtype: 0 extended key event (12), 1 audio (u16 op: 0/1 -> 4, 2 -> 10)
-      if (have < 2) return Need::more;
-      if (h[1] == 0) return fixed(12);
+      if (have < 2) return more;
+      if (h[1] == 0) return sized(12);
       if (h[1] != 1) return bad("viewer sent QEMU client message subtype " + std::to_string(h[1]));
-      if (have < 4) return Need::more;
-      const auto op = be16(h + 2);
-      if (op == 0 || op == 1) return fixed(4);
-      if (op == 2) return fixed(10);
+      if (have < 4) return more;
+      const auto op = be16(&h[2]);
+      if (op == 0 || op == 1) return sized(4);
+      if (op == 2) return sized(10);
       return bad("viewer sent QEMU audio operation " + std::to_string(op));
     }
     default:
-      return bad("viewer sent message type " + std::to_string(type_) + ", which the proxy does not know");
+      return bad("viewer sent message type " + std::to_string(type) + ", which is not a known RFB message");
   }
+}
+
+ClientMessageFramer::Need ClientMessageFramer::measure() {
+  const auto size = measure_client_message(std::span<const std::uint8_t>(header_.data(), header_size_), limits_);
+  switch (size.kind) {
+    case ClientMessageSize::Kind::need_more:
+      return Need::more;
+    case ClientMessageSize::Kind::invalid:
+      error_ = size.error;
+      return Need::bad;
+    case ClientMessageSize::Kind::sized:
+      break;
+  }
+  remaining_ = size.size - header_size_;
+  return Need::known;
 }
 
 }  // namespace vhm::rfb

@@ -40,6 +40,24 @@ struct ClientLimits {
   std::uint32_t max_cut_text = 64u << 20;  // bytes of one ClientCutText (plain or extended)
   std::uint8_t max_fence_payload = 64;     // rfbproto: at most 64
 };
+// For readers that skip what they do not need (the player): any length the wire can carry.
+inline constexpr ClientLimits no_length_limits{.max_cut_text = 0xFFFFFFFFu, .max_fence_payload = 255};
+
+// The size of the message that starts `bytes`, decided from as few of its
+// first bytes as tell it (1 for fixed-size types, at most 9): the same answer
+// for any longer prefix. Pure; the player and the framer below share it.
+struct ClientMessageSize {
+  enum class Kind : std::uint8_t {
+    need_more,  // the bytes so far do not tell the size yet
+    sized,      // `size`: the whole message, its first byte included (it may not all be there yet)
+    invalid,    // unknown type or sub-type, or a length over a limit: `error` says which
+  };
+  Kind kind = Kind::need_more;
+  std::uint8_t type = 0;
+  std::uint64_t size = 0;
+  std::string error;
+};
+ClientMessageSize measure_client_message(std::span<const std::uint8_t> bytes, const ClientLimits& limits = {});
 
 class ClientMessageFramer {
  public:

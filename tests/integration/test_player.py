@@ -459,7 +459,7 @@ class Refusals(PlayerTestCase):
         self.assertEqual(recv_exact(sock, len(expected)), expected)
         sock.sendall(b"\x07")  # no such client message
         self.assertEqual(recv_until_eof(sock), b"")
-        player.stderr.wait_for(r"sent unknown client message type 7; the player cannot follow its "
+        player.stderr.wait_for(r"viewer sent message type 7, which is not a known RFB message; the player cannot follow its "
                                r"messages, closing")
 
 

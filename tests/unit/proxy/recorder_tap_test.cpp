@@ -203,7 +203,7 @@ TEST_CASE("recorder tap: an unknown viewer message stops recording the viewer, w
   CHECK(file.of(record::BlockType::viewer_data) == update_request);
   const auto note = file.of(record::BlockType::note);
   CHECK(std::string(note.begin(), note.end()) ==
-        "viewer stream not followed after byte 11: viewer sent message type 77, which the proxy does not know; its "
+        "viewer stream not followed after byte 11: viewer sent message type 77, which is not a known RFB message; its "
         "later messages are not recorded");
   CHECK(file.of(record::BlockType::server_data) == Bytes{1, 2, 3});
 }

@@ -69,7 +69,7 @@ TEST_CASE("client messages: an unknown type ends the framing with a reason") {
   const auto framed = frame_all(cat(u8(4), u8(1), u16(0), u32(0x61), u8(77), zeros(8)), 3, framer);
   CHECK(framed.size() == 1);
   CHECK(framer.failed());
-  CHECK(framer.error() == "viewer sent message type 77, which the proxy does not know");
+  CHECK(framer.error() == "viewer sent message type 77, which is not a known RFB message");
   CHECK_FALSE(framer.feed(u8(4), [](const auto&) { FAIL("no piece after a failure"); }));
 }
 

@@ -1,15 +1,19 @@
+// The size of each viewer message from its first bytes (rfb/client_messages.hpp).
 #include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <vector>
 
-#include "player/client_messages.hpp"
+#include "rfb/client_messages.hpp"
 
-using vhm::player::frame_client_message;
-using vhm::player::MessageFrame;
+using vhm::rfb::ClientMessageSize;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
+
+ClientMessageSize frame_client_message(std::span<const std::uint8_t> bytes) {
+  return vhm::rfb::measure_client_message(bytes, vhm::rfb::no_length_limits);
+}
 
 struct FramerCase {
   const char* what;
@@ -50,20 +54,20 @@ std::vector<FramerCase> framer_cases() {
 
 }  // namespace
 
-TEST_CASE("framer: every client message type is sized from any prefix, the same way") {
+TEST_CASE("client message size: every client message type is sized from any prefix, the same way") {
   for (const auto& c : framer_cases()) {
     INFO(c.what);
     const auto whole = frame_client_message(c.message);
-    REQUIRE(whole.kind == MessageFrame::Kind::sized);
+    REQUIRE(whole.kind == ClientMessageSize::Kind::sized);
     CHECK(whole.size == c.message.size());
     CHECK(whole.type == c.message[0]);
     for (std::size_t cut = 0; cut < c.message.size(); ++cut) {
       INFO("first " << cut << " bytes");
       const auto part = frame_client_message(std::span(c.message).first(cut));
-      if (part.kind == MessageFrame::Kind::sized)
+      if (part.kind == ClientMessageSize::Kind::sized)
         CHECK(part.size == c.message.size());
       else
-        CHECK(part.kind == MessageFrame::Kind::need_more);
+        CHECK(part.kind == ClientMessageSize::Kind::need_more);
     }
     Bytes with_next = c.message;
     with_next.insert(with_next.end(), {3, 0, 0, 0, 0, 0, 0, 10, 0, 10});
@@ -71,7 +75,7 @@ TEST_CASE("framer: every client message type is sized from any prefix, the same 
   }
 }
 
-TEST_CASE("framer: a stream of messages splits the same at every chunk boundary") {
+TEST_CASE("client message size: a stream of messages splits the same at every chunk boundary") {
   Bytes stream;
   std::vector<std::uint64_t> expected;
   for (const auto& c : framer_cases()) {
@@ -88,8 +92,8 @@ TEST_CASE("framer: a stream of messages splits the same at every chunk boundary"
                      stream.begin() + static_cast<std::ptrdiff_t>(end));
       for (;;) {
         const auto frame = frame_client_message(pending);
-        REQUIRE(frame.kind != MessageFrame::Kind::invalid);
-        if (frame.kind == MessageFrame::Kind::need_more || pending.size() < frame.size) break;
+        REQUIRE(frame.kind != ClientMessageSize::Kind::invalid);
+        if (frame.kind == ClientMessageSize::Kind::need_more || pending.size() < frame.size) break;
         sizes.push_back(frame.size);
         pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(frame.size));
       }
@@ -99,7 +103,7 @@ TEST_CASE("framer: a stream of messages splits the same at every chunk boundary"
   }
 }
 
-TEST_CASE("framer: hostile lengths give exact sizes without overflow") {
+TEST_CASE("client message size: hostile lengths give exact sizes without overflow") {
   // Largest positive and most negative ClientCutText lengths.
   CHECK(frame_client_message(Bytes{6, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff}).size == 8 + 0x7fffffffull);
   CHECK(frame_client_message(Bytes{6, 0, 0, 0, 0x80, 0, 0, 0}).size == 8 + 0x80000000ull);
@@ -108,19 +112,22 @@ TEST_CASE("framer: hostile lengths give exact sizes without overflow") {
   CHECK(frame_client_message(Bytes{251, 0, 0, 0, 0, 0, 255}).size == 8 + 16 * 255ull);
   CHECK(frame_client_message(Bytes{248, 0, 0, 0, 0, 0, 0, 0, 255}).size == 9 + 255ull);
   CHECK(frame_client_message(Bytes{253, 0x80, 0xff, 0xff}).size == 4 + 65535ull);
+  // With the default limits the framer refuses what no real viewer sends.
+  CHECK(vhm::rfb::measure_client_message(Bytes{248, 0, 0, 0, 0, 0, 0, 0, 65}).kind == ClientMessageSize::Kind::invalid);
+  CHECK(vhm::rfb::measure_client_message(Bytes{6, 0, 0, 0, 0x80, 0, 0, 0}).kind == ClientMessageSize::Kind::invalid);
 }
 
-TEST_CASE("framer: unknown types and sub-types cannot be followed") {
+TEST_CASE("client message size: unknown types and sub-types cannot be followed") {
   for (const std::uint8_t type : {1, 7, 8, 9, 100, 149, 249, 252, 254}) {
     INFO("type " << int(type));
     const auto frame = frame_client_message(Bytes{type, 0, 0, 0, 0, 0, 0, 0});
-    CHECK(frame.kind == MessageFrame::Kind::invalid);
-    CHECK(frame.error == "unknown client message type " + std::to_string(type));
+    CHECK(frame.kind == ClientMessageSize::Kind::invalid);
+    CHECK(frame.error == "viewer sent message type " + std::to_string(type) + ", which is not a known RFB message");
   }
   const auto qemu = frame_client_message(Bytes{255, 2, 0, 0});
-  CHECK(qemu.kind == MessageFrame::Kind::invalid);
-  CHECK(qemu.error == "unknown QEMU client message sub-type 2");
-  CHECK(frame_client_message(Bytes{255, 1, 0, 3}).error == "unknown QEMU audio operation 3");
-  CHECK(frame_client_message(Bytes{255, 1, 0}).kind == MessageFrame::Kind::need_more);
-  CHECK(frame_client_message(Bytes{}).kind == MessageFrame::Kind::need_more);
+  CHECK(qemu.kind == ClientMessageSize::Kind::invalid);
+  CHECK(qemu.error == "viewer sent QEMU client message subtype 2");
+  CHECK(frame_client_message(Bytes{255, 1, 0, 3}).error == "viewer sent QEMU audio operation 3");
+  CHECK(frame_client_message(Bytes{255, 1, 0}).kind == ClientMessageSize::Kind::need_more);
+  CHECK(frame_client_message(Bytes{}).kind == ClientMessageSize::Kind::need_more);
 }
