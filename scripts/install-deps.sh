@@ -20,8 +20,9 @@ test_packages=(
   python3 tigervnc-standalone-server tigervnc-tools libnet-vnc-perl procps iproute2
   # TLS termination tests: TigerVNC's own viewer under a virtual X server, a test CA
   tigervnc-viewer xvfb xauth openssl
-  # recording tests: known desktop content (xsetroot) and screenshots of the replaying viewer (xwd)
-  x11-xserver-utils x11-apps
+  # recording tests: known desktop content (xsetroot), screenshots of the replaying viewer (xwd),
+  # recordings compressed by Debian's own zstd tool (an independent writer of the frames)
+  x11-xserver-utils x11-apps zstd
   # transparent-mode tests: network namespaces with REDIRECT/TPROXY rules
   iptables nftables
   # packaging: cmake --install and CPack's .deb

@@ -6,7 +6,6 @@ with are compared with the recording's last frame; raw-socket viewers check
 what the player refuses and why."""
 import json
 import os
-import shutil
 import signal
 import socket
 import struct
@@ -331,7 +330,6 @@ class Playback(PlayerTestCase):
                                r"viewer's change at 0\.3 s\); it was served 32bpp .*; playback ends here")
         player.stderr.wait_for(r"end of what it can be shown \(%d recorded bytes" % len(FIRST_UPDATE))
 
-    @unittest.skipUnless(shutil.which("zstd"), "needs the zstd tool (Debian package zstd)")
     def test_a_zstd_recording_plays(self):
         """zstd: the blocks in independent zstd frames of whole blocks; Debian's
         zstd tool makes one (the file is then a single frame)."""

@@ -170,6 +170,10 @@ my $ok = eval {
             }
             print "updates=$updates\n";
             printf "last_update_s=%.3f\n", $last - $first;
+            # An end of the connection is not "idle": fail, unless --hold is
+            # there to report it (eof=1) for a test that expects it.
+            die "the server closed the connection (--until-idle)\n"
+                if !($opt{hold} > 0) && server_closed($vnc->socket);
         }
         my $requested = $opt{'until-idle'} > 0;  # that loop leaves one request unanswered
         my $run = 0;
