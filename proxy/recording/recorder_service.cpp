@@ -31,17 +31,20 @@ std::shared_ptr<RecorderService::Recording> RecorderService::start(record::Write
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   std::shared_ptr<Recording> recording(
       new Recording(*this, std::move(options), std::move(header), queue_limit, std::move(callback)));
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
+    wake = !busy_;  // a busy writer looks at the queue again before it sleeps
     jobs_.push_back(Job{Job::Kind::open, recording, {}, {}});
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
   return recording;
 }
 
 bool RecorderService::Recording::push(record::BlockType type, std::uint64_t time_us,
                                       std::span<const std::uint8_t> bytes) {
   auto& service = service_;
+  bool wake = false;
   {
     std::lock_guard lock(service.mutex_);
     if (failed_ || ended_) return false;
@@ -54,13 +57,15 @@ bool RecorderService::Recording::push(record::BlockType type, std::uint64_t time
     job.block.type = type;
     job.block.time_us = time_us;
     job.block.payload.assign(bytes.begin(), bytes.end());
+    wake = !service.busy_;  // a busy writer looks at the queue again before it sleeps
     service.jobs_.push_back(std::move(job));
   }
-  service.wake_.notify_one();
+  if (wake) service.wake_.notify_one();
   return true;
 }
 
 void RecorderService::Recording::note(std::uint64_t time_us, const std::string& text) {
+  bool wake = false;
   {
     std::lock_guard lock(service_.mutex_);
     if (failed_ || ended_) return;
@@ -70,30 +75,35 @@ void RecorderService::Recording::note(std::uint64_t time_us, const std::string& 
     job.block.payload.assign(text.begin(), text.end());
     queued_ += text.size();
     service_.total_queued_ += text.size();
+    wake = !service_.busy_;  // a busy writer looks at the queue again before it sleeps
     service_.jobs_.push_back(std::move(job));
   }
-  service_.wake_.notify_one();
+  if (wake) service_.wake_.notify_one();
 }
 
 void RecorderService::Recording::finish(const record::Trailer& trailer) {
+  bool wake = false;
   {
     std::lock_guard lock(service_.mutex_);
     if (ended_) return;
     ended_ = true;
     Job job{Job::Kind::finish, shared_from_this(), {}, trailer};
+    wake = !service_.busy_;  // a busy writer looks at the queue again before it sleeps
     service_.jobs_.push_back(std::move(job));
   }
-  service_.wake_.notify_one();
+  if (wake) service_.wake_.notify_one();
 }
 
 void RecorderService::Recording::abandon() {
+  bool wake = false;
   {
     std::lock_guard lock(service_.mutex_);
     if (ended_) return;
     ended_ = true;
+    wake = !service_.busy_;  // a busy writer looks at the queue again before it sleeps
     service_.jobs_.push_back(Job{Job::Kind::abandon, shared_from_this(), {}, {}});
   }
-  service_.wake_.notify_one();
+  if (wake) service_.wake_.notify_one();
 }
 
 std::uint64_t RecorderService::Recording::queued_bytes() const {
@@ -134,6 +144,7 @@ int RecorderService::Recording::tee_pipe() {
 }
 
 bool RecorderService::Recording::teed(std::uint64_t time_us, std::size_t size) {
+  bool wake = false;
   {
     std::lock_guard lock(service_.mutex_);
     if (failed_ || ended_) return false;
@@ -141,9 +152,10 @@ bool RecorderService::Recording::teed(std::uint64_t time_us, std::size_t size) {
     job.block.type = record::BlockType::server_data;
     job.block.time_us = time_us;
     job.piped = size;
+    wake = !service_.busy_;  // a busy writer looks at the queue again before it sleeps
     service_.jobs_.push_back(std::move(job));
   }
-  service_.wake_.notify_one();
+  if (wake) service_.wake_.notify_one();
   return true;
 }
 
