@@ -26,6 +26,7 @@ struct SessionRow {
   std::uint64_t age_seconds = 0;
   std::uint64_t bytes_in = 0;   // viewer -> server
   std::uint64_t bytes_out = 0;  // server -> viewer
+  std::string recording_path;   // the file while the session is being recorded, else empty
 };
 
 // One entry of the ban table: a key that has failures counted or is banned.

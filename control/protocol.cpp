@@ -33,6 +33,7 @@ json::object session_object(const SessionRow& row) {
       {"user", text(row.user)},               {"security_type", text(row.security_type)},
       {"state", text(row.state)},             {"age_seconds", row.age_seconds},
       {"bytes_in", row.bytes_in},             {"bytes_out", row.bytes_out},
+      {"recording_path", text(row.recording_path)},
   };
 }
 

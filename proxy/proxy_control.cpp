@@ -20,7 +20,8 @@ std::vector<control::SessionRow> ProxyControl::sessions() {
                     f[Field::target_port], f[Field::listen], f[Field::user], f[Field::security_type],
                     session.state(),
                     static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(session.age()).count()),
-                    session.bytes_in(), session.bytes_out()});
+                    session.bytes_in(), session.bytes_out(),
+                    session.recording() ? f[Field::recording_path] : std::string()});
   });
   return rows;
 }

@@ -78,8 +78,12 @@ class Session {
   const hooks::Event& fields() const { return fields_; }
   // For `ctl sessions`.
   const char* state() const {
-    return closing_ ? "closing" : handshake_done_ ? "relaying" : running_pumps_ > 0 ? "handshake" : "connecting";
+    return closing_          ? "closing"
+           : handshake_done_ ? (recording() ? "recording" : "relaying")
+           : running_pumps_ > 0 ? "handshake"
+                                : "connecting";
   }
+  bool recording() const;  // its recorder is writing the session now (proxy/recording/session_recording.cpp)
   std::chrono::steady_clock::duration age() const { return std::chrono::steady_clock::now() - started_; }
   std::uint64_t bytes_in() const { return bytes_in_; }
   std::uint64_t bytes_out() const { return bytes_out_; }

@@ -65,6 +65,7 @@ class RecorderTap final : public relay::Tap {
   void end(const std::string& reason, std::uint64_t relayed_server, std::uint64_t relayed_viewer,
            std::function<void()> done);
   const std::filesystem::path& path() const { return path_; }
+  bool writing() const { return phase_ == Phase::recording; }  // the file is open and the session goes into it
 
  private:
   enum class Phase { settling, recording, stopped, ended };

@@ -109,6 +109,8 @@ void Session::start_recording() {
                    parser_->after_handshake(rfb::Direction::server_to_client));
 }
 
+bool Session::recording() const { return recorder_ && recorder_->writing(); }
+
 bool Session::taps_congested() const { return recorder_ && recorder_->congested(); }
 
 awaitable<void> Session::wait_for_taps() {

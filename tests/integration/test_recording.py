@@ -29,7 +29,7 @@ from vencrypt_support import TigerViewer, VirtualDisplay, XvncServer, password_f
 from vhm_harness import (EVENT_KINDS, FIELDS, VNC_PASSWORD, IntegrationTest,
                          OutputCollector, ViewerResult, close_pipes, connect_client,
                          kill_quietly, make_config, read_records, record_hooks, recv_exact,
-                         viewer_command, wait_records, wait_until, yaml_scalar)
+                         run_ctl, viewer_command, wait_records, wait_until, yaml_scalar)
 
 RECORDING_KINDS = EVENT_KINDS + ["recording_started", "recording_finished", "recording_failed"]
 RECORDING_FIELDS = FIELDS + ["recording_path", "recording_bytes"]
@@ -77,8 +77,15 @@ class RecordingTest(IntegrationTest):
         settings.update(recording or {})
         listener = {"listen": "127.0.0.1:0", "target": target, "recording": settings,
                     **listener_keys}
-        return self.start_proxy(config_text([listener] + (more_listeners or []), self.events(),
-                                            global_={"log_level": log_level, **(global_ or {})}))
+        self.control_socket = self.tmp / "control.sock"
+        text = config_text([listener] + (more_listeners or []), self.events(),
+                           global_={"log_level": log_level, **(global_ or {})})
+        return self.start_proxy(text + f"control:\n  socket: {self.control_socket}\n")
+
+    def ctl_sessions(self) -> list[dict]:
+        done = run_ctl(["--json", "sessions"], socket_path=self.control_socket)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return json.loads(done.stdout)["sessions"]
 
     def player(self, path, *args: str) -> Player:
         player = Player(path, *args)
@@ -505,9 +512,13 @@ class RawViewerInput(RecordingTest):
         time.sleep(1.2)
         self.assertEqual((self.recordings(), self.events_of("recording_started")),
                          ([], []), "a file before the viewer asked for updates")
+        (session,) = self.ctl_sessions()
+        self.assertEqual((session["state"], session["recording_path"]), ("relaying", ""))
         sock.sendall(request)
         (started,) = self.wait_event("recording_started")
         path = Path(started["recording_path"])
+        (session,) = self.ctl_sessions()  # an operator sees which sessions are recorded, and where
+        self.assertEqual((session["state"], session["recording_path"]), ("recording", str(path)))
         self.assertEqual(self.recordings(), [path])
         recording = read_recording(path)  # the header is written at once
         self.assertEqual(recording.header["viewer_pixel_format"], self.PIXEL_FORMAT.hex())
