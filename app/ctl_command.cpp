@@ -1,4 +1,5 @@
 #include "app/ctl_command.hpp"
+#include "app/subcommand_line.hpp"
 
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -66,21 +67,9 @@ int run_ctl_command(int argc, char** argv) {
       ("socket,s", po::value(&socket)->value_name("PATH"), "control socket path, instead of --config")
       ("json", po::bool_switch(&options.json), "print the proxy's JSON response as it came")
       ("help,h", po::bool_switch(&show_help), "print this help and exit");
-  po::options_description hidden;
-  hidden.add_options()("words", po::value(&words));
-  po::options_description all;
-  all.add(description).add(hidden);
-  po::positional_options_description positional;
-  positional.add("words", -1);
-
-  try {
-    po::variables_map values;
-    // argv[1] is "ctl": parse what follows it.
-    po::store(po::command_line_parser(argc - 1, argv + 1).options(all).positional(positional).run(), values);
-    po::notify(values);
-  } catch (const po::error& error) {
-    return usage_error(error.what());
-  }
+  auto line = parse_subcommand_line(argc, argv, description);
+  if (!line.error.empty()) return usage_error(line.error);
+  words = std::move(line.words);
   if (show_help) {
     std::cout << description
               << "\nExit status: 0 ok; 1 when the proxy reports an error, cannot be reached, or the\n"

@@ -1,4 +1,5 @@
 #include "app/play_command.hpp"
+#include "app/subcommand_line.hpp"
 
 #include <boost/program_options.hpp>
 #include <cmath>
@@ -69,21 +70,10 @@ int run_play_command(int argc, char** argv) {
       ("log-level", po::value(&log_level)->value_name("LEVEL"), "trace, debug, info (default), warn, error, critical or off")
       ("verbose,v", po::bool_switch(&verbose), "same as --log-level debug")
       ("help,h", po::bool_switch(&show_help), "print this help and exit");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value(&file));
-  po::options_description all;
-  all.add(description).add(hidden);
-  po::positional_options_description positional;
-  positional.add("file", 1);
-
-  po::variables_map values;
-  try {
-    // argv[1] is "play": parse what follows it.
-    po::store(po::command_line_parser(argc - 1, argv + 1).options(all).positional(positional).run(), values);
-    po::notify(values);
-  } catch (const po::error& error) {
-    return play_usage_error(error.what());
-  }
+  const auto line = parse_subcommand_line(argc, argv, description, 1);
+  if (!line.error.empty()) return play_usage_error(line.error);
+  const auto& values = line.values;
+  if (!line.words.empty()) file = line.words.front();
   if (show_help) {
     std::cout << description
               << "\nExit status: 0 stopped by SIGINT/SIGTERM or after --max-viewers viewers; 1 cannot listen;\n"

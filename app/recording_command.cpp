@@ -1,4 +1,5 @@
 #include "app/recording_command.hpp"
+#include "app/subcommand_line.hpp"
 
 #include <boost/program_options.hpp>
 #include <filesystem>
@@ -113,21 +114,9 @@ int run_recording_command(int argc, char** argv) {
       ("fbs", po::value(&fbs)->value_name("OUT"), "export: the FBS file to write")
       ("force", po::bool_switch(&force), "export: replace OUT if it exists")
       ("help,h", po::bool_switch(&show_help), "print this help and exit");
-  po::options_description hidden;
-  hidden.add_options()("words", po::value(&words));
-  po::options_description all;
-  all.add(description).add(hidden);
-  po::positional_options_description positional;
-  positional.add("words", -1);
-
-  try {
-    // argv[1] is "recording": parse what follows it.
-    po::variables_map values;
-    po::store(po::command_line_parser(argc - 1, argv + 1).options(all).positional(positional).run(), values);
-    po::notify(values);
-  } catch (const po::error& error) {
-    return recording_usage_error(error.what());
-  }
+  auto line = parse_subcommand_line(argc, argv, description);
+  if (!line.error.empty()) return recording_usage_error(line.error);
+  words = std::move(line.words);
   if (show_help) {
     std::cout << description << recording_exit_help;
     return recording_exit_ok;
