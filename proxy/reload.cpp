@@ -94,9 +94,14 @@ bool Server::apply_config(std::shared_ptr<const conf::Config> next, std::string&
     auto& listener = *listeners_[match.new_index];
     const auto& wanted = config_->listeners[match.new_index];
     const auto before = listener.target_text();
+    const auto recorded_before = listener.config().recording;
     listener.reconfigure(wanted, current);
     const auto after = conf::format_host_port(wanted.target);
     if (before != after) spdlog::info("reload: listener {} now -> {} (for new sessions)", listener.address(), after);
+    const auto& recorded = wanted.recording;
+    if (recorded.enabled != recorded_before.enabled || (recorded.enabled && recorded.dir != recorded_before.dir))
+      spdlog::info("reload: listener {} {} (for new sessions)", listener.address(),
+                   recorded.enabled ? "now records to " + recorded.dir.string() : std::string("no longer records"));
   }
   for (const std::size_t j : plan.opened) {
     auto& listener = *listeners_[j];

@@ -12,8 +12,9 @@ import threading
 import time
 import unittest
 
-from vhm_harness import (XvncTestCase, client_handshake_none, connect_client, read_records,
-                         record_cmd, recv_exact, run_viewer, wait_records, wait_session_done)
+from vhm_harness import (XvncTestCase, client_handshake_none, connect_client, make_config, read_records,
+                         record_cmd, recv_exact, run_viewer, wait_records, wait_session_done,
+                         wait_until)
 
 RELOAD_DONE = r"reload done: "
 
@@ -134,6 +135,24 @@ class SighupReload(ReloadTestCase):
         self.assertEqual(records[-1]["reason"], "client_closed")
         self.assertEqual(records[-1]["target_port"], str(other.port))
         self.stop_proxy_and_check_exit(proxy)
+
+    def test_recording_switched_on_by_a_reload_records_only_later_sessions(self):
+        rec_dir = self.tmp / "recordings"
+        proxy = self.start_proxy(self.config([self.listener()]))
+        port = proxy.port()
+        early = self.open_session(port)
+        recorded = make_config([self.listener()], sections={"recording": {"enabled": True, "dir": str(rec_dir)}})
+        self.reload(proxy, recorded, 1)
+        proxy.log().wait_for(rf"reload: listener 127\.0\.0\.1:{port} now records to {re.escape(str(rec_dir))} "
+                             r"\(for new sessions\)")
+        self.assert_still_flows(early)
+        self.assert_viewer_ok(run_viewer(port, password=None))
+        files = wait_until(lambda: list(rec_dir.glob("*.vhmrec")), what="the new session's recording")
+        early.close()
+        self.stop_proxy_and_check_exit(proxy)
+        # The session open across the reload stays as it began: unrecorded.
+        self.assertEqual(list(rec_dir.glob("*.vhmrec")), files)
+        self.assertEqual(len(files), 1)
 
     def test_a_changed_hook_applies_to_events_after_the_reload(self):
         proxy = self.start_proxy(self.config([self.listener()], self.tagged_hooks("before")))
