@@ -126,10 +126,15 @@ void RecorderTap::record_viewer(std::span<const std::uint8_t> bytes) {
             record::PixelFormat format;
             std::copy(message_.begin() + 4, message_.end(), format.bytes.begin());
             header_.viewer_pixel_format = format;
-          } else if (piece.last && piece.type == m::set_encodings && message_.size() >= 4) {
-            std::vector<std::int32_t> encodings;
-            for (std::size_t at = 4; at + 4 <= message_.size(); at += 4) encodings.push_back(be32(&message_[at]));
-            header_.viewer_encodings = std::move(encodings);
+          } else if (piece.last && piece.type == m::set_encodings) {
+            const std::size_t count = message_.size() >= 4 ? (std::size_t{message_[2]} << 8 | message_[3]) : 0;
+            if (message_.size() == 4 + 4 * count) {
+              std::vector<std::int32_t> encodings;
+              for (std::size_t at = 4; at < message_.size(); at += 4) encodings.push_back(be32(&message_[at]));
+              header_.viewer_encodings = std::move(encodings);
+            } else {
+              header_.viewer_encodings.reset();  // too long to keep: better none than a wrong list
+            }
           }
         }
       }

@@ -139,6 +139,20 @@ TEST_CASE("recorder tap: the viewer's settings go into the header, input is left
   CHECK(file.trailer->end_reason == "client_closed");
 }
 
+TEST_CASE("recorder tap: a SetEncodings too long for the header leaves the header without encodings") {
+  TapFixture f;
+  f.start();
+  Bytes long_list = {2, 0, 0x04, 0x01};  // 1025 encodings, one more than the header keeps
+  long_list.resize(4 + 4 * 1025, 0);
+  f.viewer(set_encodings);
+  f.viewer(long_list);
+  f.viewer(update_request);
+  f.end(0, set_encodings.size() + long_list.size() + update_request.size());
+  const auto file = read_back(f.dir.path / "s1.vhmrec");
+  CHECK_FALSE(file.header.viewer_encodings);  // not the earlier, shorter list
+  CHECK(file.of(record::BlockType::viewer_data) == cat({set_encodings, long_list, update_request}));
+}
+
 TEST_CASE("recorder tap: include_input keeps the viewer's stream byte for byte") {
   TapFixture f;
   f.config.include_input = true;
