@@ -119,23 +119,7 @@ void RecorderTap::record_viewer(std::span<const std::uint8_t> bytes) {
           kept_.clear();
           open();
         } else if (setting) {
-          if (piece.first) message_.clear();
-          if (message_.size() + piece.bytes.size() <= 4 + 4 * max_encodings_captured)
-            message_.insert(message_.end(), piece.bytes.begin(), piece.bytes.end());
-          if (piece.last && piece.type == m::set_pixel_format && message_.size() == 20) {
-            record::PixelFormat format;
-            std::copy(message_.begin() + 4, message_.end(), format.bytes.begin());
-            header_.viewer_pixel_format = format;
-          } else if (piece.last && piece.type == m::set_encodings) {
-            const std::size_t count = message_.size() >= 4 ? (std::size_t{message_[2]} << 8 | message_[3]) : 0;
-            if (message_.size() == 4 + 4 * count) {
-              std::vector<std::int32_t> encodings;
-              for (std::size_t at = 4; at < message_.size(); at += 4) encodings.push_back(be32(&message_[at]));
-              header_.viewer_encodings = std::move(encodings);
-            } else {
-              header_.viewer_encodings.reset();  // too long to keep: better none than a wrong list
-            }
-          }
+          capture_setting(piece);
         }
       }
       if (config_.include_input || !rfb::is_viewer_input(piece.type))
@@ -145,7 +129,7 @@ void RecorderTap::record_viewer(std::span<const std::uint8_t> bytes) {
       viewer_followed_ = false;
       const std::string why = "viewer stream not followed after byte " + std::to_string(framer_.offset()) + ": " +
                               framer_.error() +
-                              (config_.include_input ? "; its later bytes are recorded unframed"
+                              (config_.include_input ? "; its later bytes (from the next read on) are recorded unframed"
                                                      : "; its later messages are not recorded");
       spdlog::warn("recording {}: {}", path_.string(), why);
       if (phase_ == Phase::settling) {
@@ -169,6 +153,28 @@ void RecorderTap::record_viewer(std::span<const std::uint8_t> bytes) {
     }
   }
   if (phase_ == Phase::recording && push(record::BlockType::viewer_data, kept_)) recorded_viewer_ += kept_.size();
+}
+
+// SetPixelFormat / SetEncodings before the first request: the header's.
+void RecorderTap::capture_setting(const rfb::ClientMessageFramer::Piece& piece) {
+  if (piece.first) message_.clear();
+  if (message_.size() + piece.bytes.size() <= 4 + 4 * max_encodings_captured)
+    message_.insert(message_.end(), piece.bytes.begin(), piece.bytes.end());
+  if (!piece.last) return;
+  if (piece.type == rfb::client_message::set_pixel_format && message_.size() == 20) {
+    record::PixelFormat format;
+    std::copy(message_.begin() + 4, message_.end(), format.bytes.begin());
+    header_.viewer_pixel_format = format;
+  } else if (piece.type == rfb::client_message::set_encodings) {
+    const std::size_t count = message_.size() >= 4 ? (std::size_t{message_[2]} << 8 | message_[3]) : 0;
+    if (message_.size() != 4 + 4 * count) {
+      header_.viewer_encodings.reset();  // too long to keep: better none than a wrong list
+      return;
+    }
+    std::vector<std::int32_t> encodings;
+    for (std::size_t at = 4; at < message_.size(); at += 4) encodings.push_back(be32(&message_[at]));
+    header_.viewer_encodings = std::move(encodings);
+  }
 }
 
 void RecorderTap::open() {

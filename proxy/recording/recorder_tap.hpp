@@ -73,6 +73,7 @@ class RecorderTap final : public relay::Tap {
 
   void open();
   void record_viewer(std::span<const std::uint8_t> bytes);
+  void capture_setting(const rfb::ClientMessageFramer::Piece& piece);
   void record_server(std::span<const std::uint8_t> bytes);
   bool push(record::BlockType type, std::span<const std::uint8_t> bytes);  // false: not recorded
   void stop(const std::string& why);
