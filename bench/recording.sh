@@ -10,6 +10,9 @@
 #    no-recording median (target: >= 0.80, i.e. recording costs at most 20%).
 # b) the proxy's CPU time (user + system, all threads) per GiB relayed, with
 #    and without recording, from /proc/PID/stat around each run.
+# b2) sessions at a real link's pace: --rate-sessions N sessions (20) each
+#    reading at most --rate MB/s (10, a 100 Mbit/s viewer): the aggregate
+#    must not drop with recording on; the proxy's CPU share shows the cost.
 # c) a stalled disk: the recording directory is an ext4 image on a loop
 #    device frozen with fsfreeze; one session streams for S seconds; the
 #    proxy's RSS must stay within its queue bound (queue_size, 8 MiB) of the
@@ -23,13 +26,17 @@ build_dir=$repo_dir/build-bench
 reps=3
 run_seconds=4
 stall=1
+rate_sessions=20
+rate=10
 while (($#)); do
     case "$1" in
+    --rate-sessions) rate_sessions=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --seconds) run_seconds=$2; shift 2 ;;
     --quick) reps=1; run_seconds=1; shift ;;
     --no-stall) stall=0; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "recording.sh: unknown option $1" >&2; exit 2 ;;
     *) build_dir=$1; shift ;;
     esac
@@ -149,6 +156,32 @@ for path in "${paths[@]}"; do
     [[ $path == none || $path == zstd ]] &&
         verdict=$(awk -v r="${ratio%x}" 'BEGIN {print (r >= 0.8 ? "ok (target >= 0.80x)" : "MISSED (target >= 0.80x)")}')
     printf '%-34s %12s %12s %14s  %s\n' "$label" "$m" "$ratio" "$cpu" "$verdict"
+done
+
+# --- b2) sessions at a real link's pace -----------------------------------------
+echo
+echo "real pace: $rate_sessions sessions x $rate MB/s for $run_seconds s per path"
+printf '%-34s %12s %14s %s\n' "path" "total MB/s" "proxy CPU %" "  files / measured bytes (>= 100%: nothing lost; sessions run a little past the window)"
+for path in off none zstd; do
+    before=$(cpu_ticks "${pid_of[$path]}")
+    line=$("$client_bin" --connect "127.0.0.1:${port_of[$path]}" --mode throughput --seconds "$run_seconds" \
+        --sessions "$rate_sessions" --rate "$rate" 2>>"$tmp/client.err" | tail -n 1)
+    [[ $(json_field "$line" ok) == true ]] || { echo "recording.sh: paced run via $path failed: $line" >&2; exit 1; }
+    sleep 0.5
+    ticks=$(($(cpu_ticks "${pid_of[$path]}") - before))
+    cpu=$(awk -v t="$ticks" -v hz="$ticks_per_s" -v s="$run_seconds" 'BEGIN {printf "%.1f", 100 * t / hz / s}')
+    case $path in
+    off) label="proxy, recording off" ;;
+    none) label="proxy, recording (none)" ;;
+    zstd) label="proxy, recording (zstd)" ;;
+    esac
+    share="-"
+    if [[ -n ${dir_of[$path]:-} ]]; then
+        size=$(du -sb "${dir_of[$path]}" | cut -f1)
+        share=$(awk -v b="$size" -v n="$(json_field "$line" bytes)" 'BEGIN {printf "%.0f%%", 100 * b / n}')
+        rm -f "${dir_of[$path]}"/*.vhmrec
+    fi
+    printf '%-34s %12s %14s   %s\n' "$label" "$(json_field "$line" mb_per_s)" "$cpu" "$share"
 done
 
 # --- c) stalled disk ----------------------------------------------------------

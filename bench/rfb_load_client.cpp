@@ -68,6 +68,7 @@ struct ClientOptions {
     double wait = 10.0;
     std::size_t read_buffer = 256 * 1024;
     int rcvbuf = 0;  // SO_RCVBUF per session; 0 = kernel default (autotuning)
+    double rate = 0;  // throughput: MB/s per session at most (a viewer on a real link); 0 = as fast as possible
 };
 
 struct ServerInitInfo {
@@ -374,8 +375,22 @@ private:
         std::vector<std::uint8_t> buffer(options_.read_buffer);
         UpdateStreamChecker checker(info.width, info.height);
         std::uint64_t counted_updates = 0;
+        // --rate: read no faster than a link of that speed would deliver; TCP's
+        // flow control then slows the server (and whatever is in between) to it.
+        const auto started = Clock::now();
+        std::uint64_t received = 0;
+        asio::steady_timer pace(socket.get_executor());
         for (;;) {
+            if (options_.rate > 0) {
+                const auto due = started + std::chrono::duration_cast<Clock::duration>(
+                                               std::chrono::duration<double>(received / (options_.rate * 1e6)));
+                if (due > Clock::now()) {
+                    pace.expires_at(due);
+                    co_await pace.async_wait(asio::as_tuple(use_awaitable));
+                }
+            }
             auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
+            received += n;
             if (ec) {
                 ++totals_.closed_early;
                 totals_.note_error("stream ended: " + ec.message());
@@ -476,7 +491,8 @@ int run(int argc, char** argv) {
         ("hold", po::value(&options.hold)->default_value(options.hold), "idle/stalled: give up holding after this many seconds")
         ("wait", po::value(&options.wait)->default_value(options.wait), "probe: keep retrying for this many seconds")
         ("read-buffer", po::value(&options.read_buffer)->default_value(options.read_buffer), "throughput: bytes per read")
-        ("rcvbuf", po::value(&options.rcvbuf)->default_value(options.rcvbuf), "SO_RCVBUF per session in bytes (0: kernel default)");
+        ("rcvbuf", po::value(&options.rcvbuf)->default_value(options.rcvbuf), "SO_RCVBUF per session in bytes (0: kernel default)")
+        ("rate", po::value(&options.rate)->default_value(options.rate), "throughput: at most this many MB/s per session (0: no limit)");
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, description), vm);
     if (vm.count("help")) {
