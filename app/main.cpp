@@ -4,6 +4,7 @@
 // events before exiting.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <optional>
@@ -83,8 +84,11 @@ int main(int argc, char** argv) {
   }
   const auto& config = loaded.config;
   if (options->check_config) {
-    std::cout << "config OK: " << config->listeners.size() << " listener(s), " << hook_count(*config)
-              << " hook(s)\n";
+    const auto recorded = std::count_if(config->listeners.begin(), config->listeners.end(),
+                                        [](const auto& listener) { return listener.recording.enabled; });
+    std::cout << "config OK: " << config->listeners.size() << " listener(s), " << hook_count(*config) << " hook(s)";
+    if (recorded > 0) std::cout << ", recording on " << recorded << " listener(s)";
+    std::cout << '\n';
     return exit_ok;
   }
 

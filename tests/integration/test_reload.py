@@ -8,11 +8,12 @@ import re
 import signal
 import socket
 import struct
+import subprocess
 import threading
 import time
 import unittest
 
-from vhm_harness import (XvncTestCase, client_handshake_none, connect_client, make_config, read_records,
+from vhm_harness import (XvncTestCase, client_handshake_none, connect_client, make_config, proxy_binary, read_records,
                          record_cmd, recv_exact, run_viewer, wait_records, wait_session_done,
                          wait_until)
 
@@ -142,6 +143,11 @@ class SighupReload(ReloadTestCase):
         port = proxy.port()
         early = self.open_session(port)
         recorded = make_config([self.listener()], sections={"recording": {"enabled": True, "dir": str(rec_dir)}})
+        check_file = self.tmp / "check.yaml"
+        check_file.write_text(recorded)
+        checked = subprocess.run([proxy_binary(), "--check-config", "--config", str(check_file)],
+                                 stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+        self.assertEqual(checked.stdout, "config OK: 1 listener(s), 0 hook(s), recording on 1 listener(s)\n")
         self.reload(proxy, recorded, 1)
         proxy.log().wait_for(rf"reload: listener 127\.0\.0\.1:{port} now records to {re.escape(str(rec_dir))} "
                              r"\(for new sessions\)")
