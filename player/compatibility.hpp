@@ -32,8 +32,4 @@ std::optional<std::string> incompatibility(const record::PixelFormat& recorded,
                                            const record::PixelFormat& viewer_format,
                                            const std::optional<std::vector<std::int32_t>>& viewer_encodings);
 
-// Parse the bodies of SetPixelFormat (20 bytes) and SetEncodings (4 + 4n bytes) messages.
-record::PixelFormat pixel_format_of_message(std::span<const std::uint8_t> set_pixel_format);
-std::vector<std::int32_t> encodings_of_message(std::span<const std::uint8_t> set_encodings);
-
 }  // namespace vhm::player

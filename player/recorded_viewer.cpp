@@ -44,13 +44,13 @@ std::vector<RecordedViewerChange> RecordedViewerMessages::feed(std::span<const s
       if (before_request_.pixel_format) changes.push_back({before_request_.pixel_format, std::nullopt});
       if (before_request_.encodings) changes.push_back({std::nullopt, std::move(before_request_.encodings)});
     } else if (frame.type == rfb::client_message::set_pixel_format) {
-      auto format = pixel_format_of_message(message);
+      auto format = record::pixel_format_of_message(message);
       if (requested_)
         changes.push_back({format, std::nullopt});
       else
         before_request_.pixel_format = format;
     } else if (frame.type == rfb::client_message::set_encodings) {
-      auto encodings = encodings_of_message(message);
+      auto encodings = record::encodings_of_message(message);
       if (requested_)
         changes.push_back({std::nullopt, std::move(encodings)});
       else

@@ -149,10 +149,10 @@ bool ViewerSession::consume(std::span<const std::uint8_t> bytes) {
 bool ViewerSession::handle_message(std::span<const std::uint8_t> message) {
   switch (message[0]) {
     case rfb::client_message::set_pixel_format:
-      viewer_format_ = pixel_format_of_message(message);
+      viewer_format_ = record::pixel_format_of_message(message);
       return !playing_ || check_compatible("during playback");
     case rfb::client_message::set_encodings:
-      viewer_encodings_ = encodings_of_message(message);
+      viewer_encodings_ = record::encodings_of_message(message);
       return !playing_ || check_compatible("during playback");
     case rfb::client_message::framebuffer_update_request:
       if (playing_) return true;  // the recording sets the pace, not the requests

@@ -120,11 +120,12 @@ class Session {
   // a tee(2) into the recorder's pipe when it records this direction.
   enum class SpliceEnd { done, no_pipe, copy_again };  // the latter two: nothing moved is left behind
   awaitable<SpliceEnd> splice_relay(tcp::socket& from, tcp::socket& to, rfb::Direction direction);
-  // Tees the first `in_pipe` bytes of `pipe_read` to the recorder (as far as
-  // its pipe has room; waits, bounded, when it has none). Returns how many
-  // bytes at the front of the pipe may be spliced on now (all of them when
-  // the recorder does not record this direction).
-  awaitable<std::size_t> tee_to_recorder(int pipe_read, std::size_t in_pipe, rfb::Direction direction);
+  // Tees the first `in_pipe` bytes of `pipe_read` to the tap that tees this
+  // direction (as far as its pipe has room; waits, bounded, when it has
+  // none). Returns how many bytes at the front of the pipe may be spliced on
+  // now (all of them when no tap tees). relay/tap_backpressure.cpp.
+  awaitable<std::size_t> tee_to_taps(int pipe_read, std::size_t in_pipe, rfb::Direction direction);
+  relay::Tap* teeing_tap(rfb::Direction direction) const;
   // VeNCrypt termination (session_tls*.cpp, docs/vencrypt.md): the parser's
   // view of TLS, the notes it takes of the offer and of TLS starting, the
   // proxy's own VeNCrypt in front of a plain VncAuth server, and the relay

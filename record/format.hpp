@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,5 +85,10 @@ struct Trailer {
 
 // PIXEL_FORMAT as text for messages: "32bpp depth 24 little-endian true-colour r255<<16 g255<<8 b255<<0".
 std::string describe(const PixelFormat& format);
+
+// The settings a viewer sends, from whole messages (rfb/client_messages.hpp
+// frames them): SetPixelFormat (20 bytes), SetEncodings (4 + 4n bytes).
+PixelFormat pixel_format_of_message(std::span<const std::uint8_t> set_pixel_format);
+std::vector<std::int32_t> encodings_of_message(std::span<const std::uint8_t> set_encodings);
 
 }  // namespace vhm::record

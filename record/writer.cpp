@@ -130,6 +130,10 @@ std::unique_ptr<RecordingWriter> RecordingWriter::create(const WriterOptions& op
   }
   std::filesystem::path failed_dir;
   if (!options.base_dir.empty()) {
+    // The base itself is made like any missing parent (0700) on first use;
+    // below it nothing is followed through a link.
+    if (const int e = io::make_parent_directories(options.base_dir / ".", failed_dir); e != 0)
+      return fail(e, "cannot create directory " + failed_dir.string());
     state->fd = io::open_new_below(options.base_dir, options.path, options.mode, failed_dir);
     if (state->fd == -EINVAL)
       return refuse(EINVAL, "cannot create " + options.path.string() + ": not below " + options.base_dir.string());

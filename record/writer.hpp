@@ -24,7 +24,8 @@ struct WriterOptions {
   // When set (the recording directory): `path` must be below it, and the
   // directories between are created or entered without following any link,
   // so a link planted below the recording directory cannot redirect a file.
-  // The directory itself may be a link (an administrator's choice).
+  // The directory itself may be a link (an administrator's choice); it is
+  // made (0700, with its missing parents) if it does not exist.
   std::filesystem::path base_dir{};
 };
 

@@ -19,4 +19,13 @@ std::string iso8601_utc(std::chrono::system_clock::time_point when) {
   return text;
 }
 
+std::string compact_utc(std::chrono::system_clock::time_point when) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(when);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &tm);
+  return text;
+}
+
 }  // namespace vhm::util

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,7 +41,7 @@ std::shared_ptr<RecorderService::Recording> RecorderService::start(record::Write
 }
 
 bool RecorderService::Recording::push(record::BlockType type, std::uint64_t time_us,
-                                      std::span<const std::uint8_t> bytes) {
+                                      std::span<const std::uint8_t> bytes, bool& congested) {
   auto& service = service_;
   bool wake = false;
   {
@@ -53,6 +52,7 @@ bool RecorderService::Recording::push(record::BlockType type, std::uint64_t time
     queued_ += bytes.size();
     service.total_queued_ += bytes.size();
     if (queued_ > limit_ / 2) congested_ = true;
+    congested = congested_;
     Job job{Job::Kind::block, shared_from_this(), {}, {}};
     job.block.type = type;
     job.block.time_us = time_us;
@@ -128,19 +128,9 @@ bool read_exactly(int fd, std::span<std::uint8_t> out) {
 
 }  // namespace
 
-RecorderService::Recording::~Recording() {
-  for (const int fd : pipe_)
-    if (fd >= 0) ::close(fd);
-}
-
 int RecorderService::Recording::tee_pipe() {
-  if (pipe_[1] >= 0) return pipe_[1];
-  if (::pipe2(pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
-    pipe_[0] = pipe_[1] = -1;
-    return -1;
-  }
-  ::fcntl(pipe_[1], F_SETPIPE_SZ, tee_pipe_size);  // best effort: 64 KiB otherwise
-  return pipe_[1];
+  if (!pipe_) pipe_.emplace(tee_pipe_size);
+  return pipe_->ok() ? pipe_->write_end() : -1;
 }
 
 bool RecorderService::Recording::teed(std::uint64_t time_us, std::size_t size) {
@@ -220,13 +210,8 @@ void RecorderService::handle(Job& job) {
     case Job::Kind::open: {
       std::string error;
       int error_number = 0;
-      // The recording directory itself, made on first use (by the user the
-      // proxy runs as, after its privilege drop), private to it.
-      if (const auto& dir = recording.options_.base_dir; !dir.empty()) {
-        std::error_code ec;
-        if (std::filesystem::create_directories(dir, ec))
-          std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
-      }
+      // Here, on the writer thread: the recording directory is made on first
+      // use by the user the proxy runs as after its privilege drop.
       recording.writer_ = record::RecordingWriter::create(recording.options_, recording.header_, error, &error_number);
       if (!recording.writer_) {
         fail(recording, error);
@@ -251,7 +236,7 @@ void RecorderService::handle(Job& job) {
       if (!recording.writer_) return;  // failed: the pipe goes with the recording
       const bool read = recording.writer_->append_filled(
           job.block.type, job.block.time_us, job.piped,
-          [&](std::span<std::uint8_t> out) { return read_exactly(recording.pipe_[0], out); });
+          [&](std::span<std::uint8_t> out) { return read_exactly(recording.pipe_->read_end(), out); });
       if (!read) {
         fail(recording, "cannot read the recording's tee pipe: " + std::string(std::strerror(errno)));
         return;

@@ -18,12 +18,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "proxy/relay/pipe.hpp"
 #include "record/format.hpp"
 #include "record/retention.hpp"
 #include "record/writer.hpp"
@@ -52,7 +54,8 @@ class RecorderService {
   class Recording : public std::enable_shared_from_this<Recording> {
    public:
     // false: refused (queue full, or the recording failed): nothing was queued.
-    bool push(record::BlockType type, std::uint64_t time_us, std::span<const std::uint8_t> bytes);
+    // `congested` says whether the queue is over half full now.
+    bool push(record::BlockType type, std::uint64_t time_us, std::span<const std::uint8_t> bytes, bool& congested);
     // Over half the queue is waiting; false again once it is down to a quarter.
     bool congested();
     // A note block (record::BlockType::note); queued even when the queue is full.
@@ -67,7 +70,6 @@ class RecorderService {
     // is this recording's queue then (its capacity bounds it, in the kernel).
     int tee_pipe();
     bool teed(std::uint64_t time_us, std::size_t size);  // false: failed or ended, stop teeing
-    ~Recording();
     std::uint64_t queued_bytes() const;
     bool failed() const;  // the file could not be created or written
 
@@ -87,7 +89,8 @@ class RecorderService {
     bool congested_ = false;
     bool failed_ = false;
     bool ended_ = false;  // finish() or abandon() was called
-    int pipe_[2] = {-1, -1};  // tee mode: [0] read by the writer thread, [1] written by the relay
+    // Tee mode: the relay writes it, the writer thread reads it.
+    std::optional<relay::Pipe> pipe_;
     // Writer thread only.
     std::unique_ptr<record::RecordingWriter> writer_;
     std::chrono::steady_clock::time_point last_flush_{};

@@ -24,11 +24,6 @@ record::WriterOptions writer_options(const conf::RecordingConfig& config, const 
   return options;
 }
 
-std::int32_t be32(const std::uint8_t* p) {
-  return static_cast<std::int32_t>((std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
-                                   (std::uint32_t{p[2]} << 8) | p[3]);
-}
-
 }  // namespace
 
 struct RecorderTap::Link {
@@ -78,13 +73,14 @@ relay::Tap::Need RecorderTap::needs(rfb::Direction direction) const {
   return viewer_followed_ || config_.include_input ? Need::copy : Need::nothing;
 }
 
-int RecorderTap::tee_fd() {
-  const int fd = phase_ == Phase::recording ? recording_->tee_pipe() : -1;
+int RecorderTap::tee_fd(rfb::Direction direction) {
+  if (needs(direction) != Need::tee) return -1;
+  const int fd = recording_->tee_pipe();
   if (fd < 0) tee_unavailable_ = true;
   return fd;
 }
 
-void RecorderTap::teed(std::size_t size) {
+void RecorderTap::teed(rfb::Direction, std::size_t size) {
   if (recording_->teed(now_us(), size))
     recorded_server_ += size;
   else
@@ -162,18 +158,13 @@ void RecorderTap::capture_setting(const rfb::ClientMessageFramer::Piece& piece) 
     message_.insert(message_.end(), piece.bytes.begin(), piece.bytes.end());
   if (!piece.last) return;
   if (piece.type == rfb::client_message::set_pixel_format && message_.size() == 20) {
-    record::PixelFormat format;
-    std::copy(message_.begin() + 4, message_.end(), format.bytes.begin());
-    header_.viewer_pixel_format = format;
+    header_.viewer_pixel_format = record::pixel_format_of_message(message_);
   } else if (piece.type == rfb::client_message::set_encodings) {
     const std::size_t count = message_.size() >= 4 ? (std::size_t{message_[2]} << 8 | message_[3]) : 0;
-    if (message_.size() != 4 + 4 * count) {
+    if (message_.size() == 4 + 4 * count)
+      header_.viewer_encodings = record::encodings_of_message(message_);
+    else
       header_.viewer_encodings.reset();  // too long to keep: better none than a wrong list
-      return;
-    }
-    std::vector<std::int32_t> encodings;
-    for (std::size_t at = 4; at < message_.size(); at += 4) encodings.push_back(be32(&message_[at]));
-    header_.viewer_encodings = std::move(encodings);
   }
 }
 
@@ -196,7 +187,7 @@ void RecorderTap::open() {
 
 bool RecorderTap::push(record::BlockType type, std::span<const std::uint8_t> bytes) {
   if (phase_ != Phase::recording || bytes.empty()) return false;
-  if (recording_->push(type, now_us(), bytes)) return true;
+  if (recording_->push(type, now_us(), bytes, behind_)) return true;
   if (recording_->failed()) {  // the writer's report says why
     phase_ = Phase::stopped;
     return false;
@@ -207,12 +198,10 @@ bool RecorderTap::push(record::BlockType type, std::span<const std::uint8_t> byt
   return false;
 }
 
-void RecorderTap::give_up_waiting(std::chrono::milliseconds waited) {
+void RecorderTap::fell_behind(std::chrono::milliseconds waited) {
   stop("the disk did not keep up (the relay waited " + std::to_string(waited.count()) +
        " ms for the recording to be written); later bytes of the session are not in the recording");
 }
-
-void RecorderTap::give_up(const std::string& why) { stop(why); }
 
 void RecorderTap::stop(const std::string& why) {
   if (phase_ == Phase::stopped || phase_ == Phase::ended) return;

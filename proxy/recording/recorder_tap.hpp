@@ -49,16 +49,14 @@ class RecorderTap final : public relay::Tap {
   void start(std::span<const std::uint8_t> viewer_bytes, std::span<const std::uint8_t> server_bytes);
   void on_bytes(rfb::Direction direction, std::span<const std::uint8_t> bytes) override;
   Need needs(rfb::Direction direction) const override;
-  // Tee mode (server -> viewer, relayed by splice): the pipe to tee into (-1:
-  // none could be made; the tap then wants copies again), and the count of
-  // each tee. The relay waits while the pipe is full, as for congested().
-  int tee_fd();
-  void teed(std::size_t size);
-  // The writer is behind: the relay should wait before reading more.
-  bool congested() const { return phase_ == Phase::recording && recording_ && recording_->congested(); }
-  // The relay waited long enough: the disk does not keep up (on_error applies).
-  void give_up_waiting(std::chrono::milliseconds waited);
-  void give_up(const std::string& why);  // any other reason the recording cannot go on
+  // Tee mode: the server's bytes (server -> viewer, relayed by splice).
+  int tee_fd(rfb::Direction direction) override;
+  void teed(rfb::Direction direction, std::size_t size) override;
+  // The writer is behind (the copy queue over half full): checked under the
+  // queue's lock only after a push said so, not on every chunk.
+  bool congested() const override { return behind_ && phase_ == Phase::recording && recording_->congested(); }
+  void fell_behind(std::chrono::milliseconds waited) override;
+  void give_up(const std::string& why) override { stop(why); }  // the recording cannot go on (on_error applies)
 
   // The session is over: writes the trailer. `relayed_*`: bytes each way since
   // the handshake ended. `done` runs once the file is closed (or failed).
@@ -94,6 +92,7 @@ class RecorderTap final : public relay::Tap {
   rfb::ClientMessageFramer framer_;
   bool viewer_followed_ = true;         // false once the framer lost the viewer stream
   bool tee_unavailable_ = false;        // no tee pipe: the server's bytes come as copies
+  bool behind_ = false;                 // the last push left the queue congested
   std::vector<std::uint8_t> kept_;      // this chunk's viewer bytes to record
   std::vector<std::uint8_t> settling_;  // viewer bytes kept before the file exists
   std::vector<std::uint8_t> message_;   // SetPixelFormat / SetEncodings being captured for the header

@@ -5,42 +5,21 @@
 // session's `disconnect`, so a hook on either event finds a finished file.
 #include <spdlog/spdlog.h>
 
-#include <fcntl.h>
-
-#include <cerrno>
-#include <cstring>
-#include <ctime>
-
-#include <boost/asio/posix/stream_descriptor.hpp>
-
 #include "proxy/recording/recorder_service.hpp"
 #include "proxy/recording/recorder_tap.hpp"
 #include "proxy/session.hpp"
 #include "record/naming.hpp"
+#include "util/iso_time.hpp"
 #include "util/printable.hpp"
 
 namespace vhm::proxy {
 
 using conf::EventKind;
 using conf::Field;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
 constexpr auto close_wait = std::chrono::seconds(10);  // for the last flush of a stalled disk
-// How long the relay waits for a congested recorder before the recording is
-// given up (a stalled disk): the session is then relayed unrecorded or closed.
-constexpr auto max_disk_wait = std::chrono::milliseconds(2000);
-constexpr auto disk_poll = std::chrono::milliseconds(1);
-
-std::string compact_utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &utc);
-  return text;
-}
 
 // Fields worth keeping in a recording's header: what identifies the session.
 std::map<std::string, std::string> header_fields(const hooks::Event& fields) {
@@ -77,7 +56,7 @@ void Session::start_recording() {
   std::map<std::string, std::string> name_fields;
   for (std::size_t i = 0; i < conf::field_count; ++i)
     name_fields.emplace(std::string(conf::field_names[i]), fields_.values[i]);
-  const auto path = config.dir / record::expand_name(config.name, name_fields, compact_utc_now());
+  const auto path = config.dir / record::expand_name(config.name, name_fields, util::compact_utc(std::chrono::system_clock::now()));
 
   RecorderTap::Callbacks callbacks;
   callbacks.started = [this](const std::filesystem::path& file) {
@@ -110,53 +89,6 @@ void Session::start_recording() {
 }
 
 bool Session::recording() const { return recorder_ && recorder_->writing(); }
-
-bool Session::taps_congested() const { return recorder_ && recorder_->congested(); }
-
-awaitable<void> Session::wait_for_taps() {
-  asio::steady_timer tick(client_.get_executor());
-  const auto started = std::chrono::steady_clock::now();
-  while (!closing_ && recorder_ && recorder_->congested()) {
-    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-    if (waited >= max_disk_wait) {
-      recorder_->give_up_waiting(waited);
-      break;
-    }
-    tick.expires_after(disk_poll);
-    co_await tick.async_wait(use_tuple);
-  }
-}
-
-awaitable<std::size_t> Session::tee_to_recorder(int pipe_read, std::size_t in_pipe, rfb::Direction direction) {
-  asio::steady_timer tick(client_.get_executor());
-  const auto started = std::chrono::steady_clock::now();
-  while (!closing_ && recorder_ && recorder_->needs(direction) == relay::Tap::Need::tee) {
-    const int fd = recorder_->tee_fd();
-    if (fd < 0) break;
-    const ssize_t n = ::tee(pipe_read, fd, in_pipe, SPLICE_F_NONBLOCK);
-    if (n > 0) {
-      recorder_->teed(static_cast<std::size_t>(n));
-      co_return static_cast<std::size_t>(n);
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != EAGAIN) {
-      recorder_->give_up(std::string("cannot tee into the recording's pipe: ") + std::strerror(errno));
-      break;
-    }
-    // The recorder's pipe is full: the writer is behind. Wait until the pipe
-    // has room (the kernel says so as soon as the writer read some), bounded.
-    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-    if (waited >= max_disk_wait) {
-      recorder_->give_up_waiting(waited);
-      break;
-    }
-    asio::posix::stream_descriptor room(client_.get_executor(), fd);
-    tick.expires_after(max_disk_wait - waited);
-    co_await (room.async_wait(asio::posix::stream_descriptor::wait_write, use_tuple) || tick.async_wait(use_tuple));
-    room.release();  // the recording owns the pipe
-  }
-  co_return in_pipe;  // not recorded (any more): splice it all on
-}
 
 awaitable<void> Session::end_recording() {
   if (!recorder_) co_return;

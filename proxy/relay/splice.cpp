@@ -6,39 +6,17 @@
 // recorder's writer thread reads that pipe. Same contract as the copying
 // pump: half-close on EOF, any error ends both directions, counters exact.
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 
+#include "proxy/relay/pipe.hpp"
 #include "proxy/session.hpp"
 
 namespace vhm::proxy {
 namespace {
 
-class Pipe {
- public:
-  Pipe() {
-    if (::pipe2(fds_, O_NONBLOCK | O_CLOEXEC) != 0) {
-      fds_[0] = fds_[1] = -1;
-      return;
-    }
-    // Fewer, larger moves per wake-up; best effort (capped by pipe-max-size).
-    ::fcntl(fds_[1], F_SETPIPE_SZ, 256 * 1024);
-  }
-  ~Pipe() {
-    if (fds_[0] >= 0) ::close(fds_[0]);
-    if (fds_[1] >= 0) ::close(fds_[1]);
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  bool ok() const { return fds_[0] >= 0; }
-  int read_end() const { return fds_[0]; }
-  int write_end() const { return fds_[1]; }
-
- private:
-  int fds_[2];
-};
-
+// Fewer, larger moves per wake-up.
+constexpr int relay_pipe_size = 256 * 1024;
 constexpr std::size_t splice_chunk = 1 << 20;  // the pipe takes what fits (64 KiB by default)
 constexpr unsigned splice_flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 
@@ -48,7 +26,7 @@ boost::system::error_code last_error() { return {errno, boost::system::system_ca
 
 awaitable<Session::SpliceEnd> Session::splice_relay(tcp::socket& from, tcp::socket& to, rfb::Direction direction) {
   const bool from_client = direction == rfb::Direction::client_to_server;
-  Pipe pipe;
+  relay::Pipe pipe(relay_pipe_size);
   if (!pipe.ok()) co_return SpliceEnd::no_pipe;
   std::uint64_t& counter = from_client ? bytes_in_ : bytes_out_;
   std::size_t in_pipe = 0;
@@ -83,7 +61,7 @@ awaitable<Session::SpliceEnd> Session::splice_relay(tcp::socket& from, tcp::sock
     }
     // tee(2) copies from the front of the pipe, so it runs only when
     // everything teed before has been spliced out.
-    if (teed == 0) teed = recorder_ ? co_await tee_to_recorder(pipe.read_end(), in_pipe, direction) : in_pipe;
+    if (teed == 0) teed = teeing_tap(direction) ? co_await tee_to_taps(pipe.read_end(), in_pipe, direction) : in_pipe;
     if (closing_) break;
     const ssize_t m = ::splice(pipe.read_end(), nullptr, to.native_handle(), nullptr, teed, splice_flags);
     if (m > 0) {

@@ -3,8 +3,11 @@
 // (the handshake parser comes first and is the session's own). Taps know
 // nothing of sockets; they may not block. Today: the recorder
 // (proxy/recording/recorder_tap.hpp); the message tracker will be the next.
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "rfb/handshake_parser.hpp"
 
@@ -19,6 +22,19 @@ class Tap {
   // the recorder; see proxy/relay/splice.cpp).
   enum class Need : std::uint8_t { nothing, copy, tee };
   virtual Need needs(rfb::Direction direction) const = 0;
+
+  // Tee mode: the pipe to tee(2) this direction's bytes into (-1: none could
+  // be had; the tap then needs copies), and how many went in. One tap at a
+  // time may tee a direction.
+  virtual int tee_fd(rfb::Direction) { return -1; }
+  virtual void teed(rfb::Direction, std::size_t) {}
+  // Behind with what it was given (its queue, its tee pipe): the relay of
+  // this session waits for it (relay/tap_backpressure.cpp), bounded; after
+  // that it must do without and needs nothing more: fell_behind() says how
+  // long the relay waited, give_up() any other reason (a failed tee).
+  virtual bool congested() const { return false; }
+  virtual void fell_behind(std::chrono::milliseconds waited) { (void)waited; }
+  virtual void give_up(const std::string& why) { (void)why; }
 };
 
 }  // namespace vhm::proxy::relay

@@ -57,7 +57,7 @@ TEST_CASE("compatibility: SetPixelFormat and SetEncodings bodies") {
   std::vector<std::uint8_t> spf{0, 0, 0, 0};
   const auto format = compat_rgb888(1);
   spf.insert(spf.end(), format.bytes.begin(), format.bytes.end());
-  CHECK(vhm::player::pixel_format_of_message(spf) == format);
+  CHECK(vhm::record::pixel_format_of_message(spf) == format);
   const std::vector<std::uint8_t> se{2, 0, 0, 2, 0, 0, 0, 16, 0xff, 0xff, 0xff, 0x11};
-  CHECK(vhm::player::encodings_of_message(se) == std::vector<std::int32_t>{16, -239});
+  CHECK(vhm::record::encodings_of_message(se) == std::vector<std::int32_t>{16, -239});
 }

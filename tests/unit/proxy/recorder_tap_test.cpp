@@ -185,16 +185,16 @@ TEST_CASE("recorder tap: in tee mode the server's bytes come through the recordi
   f.viewer(update_request);  // opens the file: the server's side can be teed from now on
   REQUIRE(f.tap->needs(rfb::Direction::server_to_client) == relay::Tap::Need::tee);
   CHECK(f.tap->needs(rfb::Direction::client_to_server) == relay::Tap::Need::copy);
-  const int fd = f.tap->tee_fd();
+  const int fd = f.tap->tee_fd(rfb::Direction::server_to_client);
   REQUIRE(fd >= 0);
   const Bytes first = {1, 2, 3, 4}, second(100000, 7);  // as tee(2) would have put them
   REQUIRE(::write(fd, first.data(), first.size()) == 4);
-  f.tap->teed(first.size());
+  f.tap->teed(rfb::Direction::server_to_client, first.size());
   std::size_t written = 0;
   while (written < second.size()) {  // the pipe holds 64 KiB at least: let the writer drain it
     const auto n = ::write(fd, second.data() + written, second.size() - written);
     if (n > 0) {
-      f.tap->teed(static_cast<std::size_t>(n));
+      f.tap->teed(rfb::Direction::server_to_client, static_cast<std::size_t>(n));
       written += static_cast<std::size_t>(n);
     } else {
       std::this_thread::sleep_for(1ms);

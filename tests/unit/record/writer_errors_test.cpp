@@ -186,6 +186,13 @@ TEST_CASE("writer errors: below a base directory no link is followed, and nothin
     CHECK(e == EEXIST);
     CHECK(!fs::exists(outside / "victim"));
   }
+  SECTION("a missing base is made on first use, private, with its parents") {
+    const fs::path fresh = dir / "new" / "recordings";
+    e = 0;
+    REQUIRE(RecordingWriter::create({fresh / "x.vhmrec", 0600, Compression::none, 3, fresh}, sample_header(), error, &e));
+    CHECK(fs::is_regular_file(fresh / "x.vhmrec"));
+    CHECK((fs::status(fresh).permissions() & fs::perms::all) == fs::perms::owner_all);
+  }
   SECTION("the base itself may be a link") {
     fs::create_directory_symlink(outside.path(), dir / "via-link");
     e = 0;
