@@ -76,6 +76,37 @@ struct RecordingConfig {
   int line = 0;                                   // of the section that enabled it, for messages
 };
 
+// What happens after the handshake (docs/session-policy.md): the listener's
+// `session:` section. Any of view_only, clipboard rules other than allow,
+// hooks on resize/screen_change/desktop_name or `track: true` turn the
+// message tracker on (rfb/message_tracker.hpp); timers alone do not need it
+// except input_idle_timeout, which follows the viewer's input.
+enum class ClipboardAction { allow, deny, log };
+enum class UnknownEncodings { strip, opaque };
+enum class ClipboardContent { none, file };
+
+struct ClipboardRule {
+  ClipboardAction action = ClipboardAction::allow;
+};
+
+struct SessionPolicyConfig {
+  bool view_only = false;
+  ClipboardRule viewer_to_server;  // `clipboard: {viewer_to_server: ...}`
+  ClipboardRule server_to_viewer;  // `clipboard: {server_to_viewer: ...}`
+  // Larger clipboard texts are dropped in either direction (with a log line);
+  // nullopt: no limit beyond the tracker's own (64 MiB a message).
+  std::optional<std::uint64_t> clipboard_max_bytes;
+  ClipboardContent clipboard_content = ClipboardContent::none;  // `clipboard_content: file`
+  std::filesystem::path clipboard_dir;  // absolute; required with clipboard_content: file
+  std::optional<std::chrono::seconds> input_idle_timeout;
+  std::optional<std::chrono::seconds> idle_warning;  // this long before input_idle_timeout; < it
+  std::optional<std::chrono::seconds> max_duration;
+  std::chrono::milliseconds screen_change_quiet{5'000};
+  UnknownEncodings unknown_encodings = UnknownEncodings::strip;
+  bool track = false;  // `track: true`: follow the messages even when no rule needs it (counters, events)
+  int line = 0;        // of `session:`, for messages
+};
+
 struct ListenerConfig {
   HostPort listen;
   HostPort target;  // unused (empty) when transparent
@@ -103,6 +134,7 @@ struct ListenerConfig {
   VeNCryptMode vencrypt = VeNCryptMode::pass;  // `vencrypt:`
   ListenerTlsConfig tls;                       // `tls:`; used with vencrypt: terminate
   RecordingConfig recording;                   // effective: global `recording:` + this listener's overrides
+  SessionPolicyConfig session;                 // `session:`
   int line = 0;  // where in the config file it was defined, for messages
 };
 

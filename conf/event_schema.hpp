@@ -14,11 +14,14 @@ namespace vhm::conf {
 enum class EventKind : std::uint8_t {
   connect, auth_success, auth_failure, disconnect, ban, blocked,
   recording_started, recording_finished, recording_failed,
+  // Message tracking after the handshake (docs/session-policy.md).
+  clipboard, idle_warning, resize, screen_change, desktop_name,
 };
 
-inline constexpr std::array<std::string_view, 9> event_kind_names = {
+inline constexpr std::array<std::string_view, 14> event_kind_names = {
     "connect", "auth_success", "auth_failure", "disconnect", "ban", "blocked",
-    "recording_started", "recording_finished", "recording_failed"};
+    "recording_started", "recording_finished", "recording_failed",
+    "clipboard", "idle_warning", "resize", "screen_change", "desktop_name"};
 
 constexpr std::string_view to_string(EventKind kind) {
   return event_kind_names[static_cast<std::size_t>(kind)];
@@ -31,15 +34,19 @@ enum class Field : std::uint8_t {
   target_port, display, user, rfb_version, security_type, desktop_name, width,
   height, reason, duration, bytes_in, bytes_out, failures, ban_until,
   recording_path, recording_bytes,
+  direction, clipboard_bytes, clipboard_path, key_events, pointer_events,
+  updates, clipboard_in, clipboard_out, tracking,
 };
-inline constexpr std::size_t field_count = 23;
+inline constexpr std::size_t field_count = 32;
 
 inline constexpr std::array<std::string_view, field_count> field_names = {
     "event", "session_id", "timestamp", "client_ip", "client_port", "listen",
     "target_host", "target_port", "display", "user", "rfb_version",
     "security_type", "desktop_name", "width", "height", "reason", "duration",
     "bytes_in", "bytes_out", "failures", "ban_until", "recording_path",
-    "recording_bytes"};
+    "recording_bytes", "direction", "clipboard_bytes", "clipboard_path",
+    "key_events", "pointer_events", "updates", "clipboard_in", "clipboard_out",
+    "tracking"};
 
 constexpr std::string_view to_string(Field field) {
   return field_names[static_cast<std::size_t>(field)];

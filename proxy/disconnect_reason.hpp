@@ -17,6 +17,8 @@ enum class DisconnectReason : std::uint8_t {
   killed,   // an operator ended it (ctl kill)
   tls_error,  // VeNCrypt termination: a TLS handshake or the TLS relay failed (the log says which leg and why)
   recording_failed,  // recording `on_error: close_session`: the session could not be recorded
+  idle,          // session.input_idle_timeout: no key or pointer input from the viewer for that long
+  max_duration,  // session.max_duration reached
 };
 
 constexpr std::string_view to_string(DisconnectReason reason) {
@@ -31,6 +33,8 @@ constexpr std::string_view to_string(DisconnectReason reason) {
     case DisconnectReason::killed: return "killed";
     case DisconnectReason::tls_error: return "tls_error";
     case DisconnectReason::recording_failed: return "recording_failed";
+    case DisconnectReason::idle: return "idle";
+    case DisconnectReason::max_duration: return "max_duration";
   }
   return "unknown";
 }
