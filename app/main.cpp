@@ -21,6 +21,7 @@
 #include "app/stdout_event_sink.hpp"
 #include "app/version.hpp"
 #include "conf/config_loader.hpp"
+#include "conf/load_session_policy.hpp"
 #include "hooks/dispatcher.hpp"
 #include "proxy/server.hpp"
 #include "service/held_event_sink.hpp"
@@ -86,8 +87,13 @@ int main(int argc, char** argv) {
   if (options->check_config) {
     const auto recorded = std::count_if(config->listeners.begin(), config->listeners.end(),
                                         [](const auto& listener) { return listener.recording.enabled; });
+    // Hooks on resize/screen_change/desktop_name turn tracking on for every listener.
+    const auto tracked = std::count_if(config->listeners.begin(), config->listeners.end(), [&](const auto& listener) {
+      return vhm::conf::needs_message_tracking(*config, listener);
+    });
     std::cout << "config OK: " << config->listeners.size() << " listener(s), " << hook_count(*config) << " hook(s)";
     if (recorded > 0) std::cout << ", recording on " << recorded << " listener(s)";
+    if (tracked > 0) std::cout << ", message tracking on " << tracked << " listener(s)";
     std::cout << '\n';
     return exit_ok;
   }

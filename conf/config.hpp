@@ -77,10 +77,12 @@ struct RecordingConfig {
 };
 
 // What happens after the handshake (docs/session-policy.md): the listener's
-// `session:` section. Any of view_only, clipboard rules other than allow,
-// hooks on resize/screen_change/desktop_name or `track: true` turn the
-// message tracker on (rfb/message_tracker.hpp); timers alone do not need it
-// except input_idle_timeout, which follows the viewer's input.
+// `session:` section. Any of view_only, clipboard rules other than allow, a
+// clipboard max_bytes, hooks on resize/screen_change/desktop_name or
+// `track: true` turn the message tracker on (rfb/message_tracker.hpp);
+// timers alone do not need it except input_idle_timeout, which follows the
+// viewer's input. conf/load_session_policy.hpp: needs_message_tracking()
+// is that rule, for --check-config and the session alike.
 enum class ClipboardAction { allow, deny, log };
 enum class UnknownEncodings { strip, opaque };
 enum class ClipboardContent { none, file };
@@ -101,7 +103,7 @@ struct SessionPolicyConfig {
   std::optional<std::chrono::seconds> input_idle_timeout;
   std::optional<std::chrono::seconds> idle_warning;  // this long before input_idle_timeout; < it
   std::optional<std::chrono::seconds> max_duration;
-  std::chrono::milliseconds screen_change_quiet{5'000};
+  std::chrono::milliseconds screen_change_quiet{5'000};  // at least 100ms
   UnknownEncodings unknown_encodings = UnknownEncodings::strip;
   bool track = false;  // `track: true`: follow the messages even when no rule needs it (counters, events)
   int line = 0;        // of `session:`, for messages

@@ -3,6 +3,7 @@
 #include "conf/load_transparent.hpp"
 #include "conf/load_listener_tls.hpp"
 #include "conf/load_recording.hpp"
+#include "conf/load_session_policy.hpp"
 
 namespace vhm::conf {
 namespace {
@@ -99,6 +100,7 @@ std::optional<Parsed> load_listener(const Entry& item, const RecordingConfig& re
   }
   load_listener_tls(map, parsed.config, problems);
   load_listener_recording(map, recording, base_dir, parsed.config, problems);
+  load_session_policy(map, base_dir, parsed.config, problems);
   map.finish();
   return parsed;
 }
