@@ -13,6 +13,8 @@ run_packages=(
   libcap-dev libsystemd-dev
   # recording: zstd-compressed recordings, CRC-32 of every block (record/)
   libzstd-dev libdeflate-dev
+  # rfb: the extended clipboard's zlib streams (rfb/cut_text.cpp)
+  zlib1g-dev
 )
 test_packages=(
   catch2
