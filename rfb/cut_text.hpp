@@ -30,7 +30,11 @@ inline constexpr std::uint32_t provide = 1u << 28;
 
 class CutTextReader {
  public:
-  // What the message is; known once header_known().
+  // What the message is; known once header_known(). The extended action is
+  // read as TigerVNC's readExtendedClipboard dispatches it: the caps bit wins
+  // whatever else is set; otherwise bits 24..31 must be exactly one of
+  // provide, notify, peek, request; none, several or an unknown one is
+  // `other` (TigerVNC closes the connection on those).
   enum class Kind : std::uint8_t {
     plain,     // classic cut text: the text itself
     caps,      // extended: capabilities (no data)
@@ -38,7 +42,7 @@ class CutTextReader {
     peek,      // extended: asks the other side to notify
     notify,    // extended: announces formats available (no data)
     provide,   // extended: carries data (zlib)
-    other,     // extended with no known action bit
+    other,     // extended with no known action bit, several, or too short for its flags
   };
 
   explicit CutTextReader(std::uint64_t keep_text = 0);
@@ -51,7 +55,8 @@ class CutTextReader {
   std::size_t feed(std::span<const std::uint8_t> bytes);
 
   // The 8-byte header (type, padding, length) and, for an extended message,
-  // its 4 flag bytes have been read.
+  // its 4 flag bytes have been read. An extended message of 1 to 3 bytes has
+  // no flags: known after its 8 bytes, as `other` with an error.
   bool header_known() const;
   Kind kind() const;
   bool extended() const;
@@ -62,13 +67,22 @@ class CutTextReader {
   // After finished():
   // The text's size in bytes: plain: the length; extended provide with the
   // text format: its block's size as the sender gave it, without the
-  // terminating NUL; 0 when the message carries no text.
+  // terminating NUL; 0 when the message carries no text. A block of size 0
+  // is an empty text. A block whose last byte is not NUL (a sender that left
+  // the terminator out) is only seen as such when the whole block was
+  // inflated, i.e. its size is at most keep_text + 1: then that byte is text
+  // and counts; a longer block is not inflated that far and its terminator
+  // is assumed (size - 1).
   bool carries_text() const;
   std::uint64_t text_bytes() const;
-  // The first keep_text bytes of the text (extended: UTF-8 without the NUL).
+  // The first keep_text bytes of the text, as sent (plain: Latin-1; extended:
+  // UTF-8 with CRLF line ends, without the NUL; neither is validated).
   const std::string& text() const;
-  // A provide whose zlib stream or blocks were malformed: why (the message
-  // is still framed by its length; the text is then unknown).
+  // A provide whose zlib stream or blocks were malformed (as far as they were
+  // inflated: nothing after the kept text is looked at), caps too short for
+  // their sizes, an extended message too short for its flags: why. The
+  // message is still framed by its length; the text is then unknown
+  // (carries_text() false, text_bytes() 0, text() empty).
   const std::string& error() const;
 
  private:
