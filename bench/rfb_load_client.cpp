@@ -5,7 +5,8 @@
 // and then, by --mode:
 //   throughput: asks for updates and reads as fast as it can for --seconds
 //               (timed from when every session is up); prints bytes/s. The
-//               stream's framing is checked (update_stream_checker.hpp).
+//               stream's framing is checked (update_stream_checker.hpp: Raw,
+//               Hextile, Tight, ZRLE) and its updates counted.
 //   idle:       asks for nothing and reads nothing; keeps a 1-byte read
 //               pending only to notice a session the path closed.
 //   stalled:    once every session is up, asks for updates on all of them,
@@ -69,6 +70,7 @@ struct ClientOptions {
     std::size_t read_buffer = 256 * 1024;
     int rcvbuf = 0;  // SO_RCVBUF per session; 0 = kernel default (autotuning)
     double rate = 0;  // throughput: MB/s per session at most (a viewer on a real link); 0 = as fast as possible
+    std::string encoding = "raw";  // what SetEncodings asks for (the bench server sends its own anyway)
 };
 
 struct ServerInitInfo {
@@ -83,6 +85,7 @@ struct Totals {
     std::uint64_t framing_errors = 0;
     std::uint64_t bytes = 0;
     std::uint64_t updates = 0;
+    std::uint64_t rects = 0;
     std::string first_error;
 
     void note_error(const std::string& why) {
@@ -200,16 +203,40 @@ awaitable<std::string> handshake_with_timeout(tcp::socket& socket, tcp::endpoint
     co_return std::get<0>(outcome);
 }
 
-// SetEncodings [raw] + a full-screen non-incremental FramebufferUpdateRequest.
-std::array<std::uint8_t, 18> update_request(const ServerInitInfo& info) {
-    std::array<std::uint8_t, 18> message{};
+// What a viewer preferring `encoding` lists in SetEncodings: it first, Raw
+// as the fallback; Tight with a JPEG quality level (6) and compression level
+// (6), as TigerVNC's viewer sends them. Raw alone for raw.
+std::vector<std::int32_t> encoding_list(const std::string& encoding) {
+    if (encoding == "raw") {
+        return {0};
+    }
+    if (encoding == "hextile") {
+        return {5, 0};
+    }
+    if (encoding == "tight") {
+        return {7, 0, -32 + 6, -256 + 6};
+    }
+    if (encoding == "zrle") {
+        return {16, 0};
+    }
+    throw std::invalid_argument("unknown --encoding '" + encoding + "' (raw, hextile, tight, zrle)");
+}
+
+// SetEncodings + a full-screen non-incremental FramebufferUpdateRequest.
+std::vector<std::uint8_t> update_request(const ServerInitInfo& info, const std::string& encoding) {
+    const auto encodings = encoding_list(encoding);
+    std::vector<std::uint8_t> message(4 + 4 * encodings.size() + 10);
     message[0] = 2;
-    put_u16(message.data() + 2, 1);
-    put_u32(message.data() + 4, 0);
-    message[8] = 3;
-    message[9] = 0;
-    put_u16(message.data() + 14, info.width);
-    put_u16(message.data() + 16, info.height);
+    put_u16(message.data() + 2, static_cast<std::uint16_t>(encodings.size()));
+    std::uint8_t* p = message.data() + 4;
+    for (const std::int32_t e : encodings) {
+        put_u32(p, static_cast<std::uint32_t>(e));
+        p += 4;
+    }
+    p[0] = 3;
+    p[1] = 0;
+    put_u16(p + 6, info.width);
+    put_u16(p + 8, info.height);
     return message;
 }
 
@@ -302,7 +329,7 @@ private:
         auto on_end = [this](std::exception_ptr error) { log_unexpected(error); };
         switch (options_.mode) {
         case Mode::throughput:
-            co_await asio::async_write(socket, asio::buffer(update_request(info)), use_awaitable);
+            co_await asio::async_write(socket, asio::buffer(update_request(info, options_.encoding)), use_awaitable);
             asio::co_spawn(io_, read_stream(std::move(socket), info), on_end);
             break;
         case Mode::idle:
@@ -340,6 +367,7 @@ private:
                           ",\"bytes\":" + std::to_string(bytes) + ",\"mb_per_s\":" +
                           fixed(static_cast<double>(bytes) / elapsed / 1e6, 1) +
                           ",\"updates\":" + std::to_string(totals_.updates) +
+                          ",\"rects\":" + std::to_string(totals_.rects) +
                           ",\"handshake_ms\":" + fixed(handshake_ms, 1) + totals_fields() + "}");
                 io_.stop();
             });
@@ -363,7 +391,7 @@ private:
     void request_updates_on_held_sessions() {
         for (auto& held : held_) {
             boost::system::error_code ec;
-            asio::write(held.socket, asio::buffer(update_request(held.info)), ec);
+            asio::write(held.socket, asio::buffer(update_request(held.info, options_.encoding)), ec);
             if (ec) {
                 ++totals_.closed_early;
                 totals_.note_error("sending the update request: " + ec.message());
@@ -375,6 +403,7 @@ private:
         std::vector<std::uint8_t> buffer(options_.read_buffer);
         UpdateStreamChecker checker(info.width, info.height);
         std::uint64_t counted_updates = 0;
+        std::uint64_t counted_rects = 0;
         // --rate: read no faster than a link of that speed would deliver; TCP's
         // flow control then slows the server (and whatever is in between) to it.
         const auto started = Clock::now();
@@ -399,11 +428,13 @@ private:
             totals_.bytes += n;
             if (!checker.feed(buffer.data(), n)) {
                 ++totals_.framing_errors;
-                totals_.note_error("FramebufferUpdate framing lost");
+                totals_.note_error(std::string("FramebufferUpdate framing lost: ") + checker.error());
                 co_return;
             }
             totals_.updates += checker.updates() - counted_updates;
             counted_updates = checker.updates();
+            totals_.rects += checker.rects() - counted_rects;
+            counted_rects = checker.rects();
         }
     }
 
@@ -492,7 +523,8 @@ int run(int argc, char** argv) {
         ("wait", po::value(&options.wait)->default_value(options.wait), "probe: keep retrying for this many seconds")
         ("read-buffer", po::value(&options.read_buffer)->default_value(options.read_buffer), "throughput: bytes per read")
         ("rcvbuf", po::value(&options.rcvbuf)->default_value(options.rcvbuf), "SO_RCVBUF per session in bytes (0: kernel default)")
-        ("rate", po::value(&options.rate)->default_value(options.rate), "throughput: at most this many MB/s per session (0: no limit)");
+        ("rate", po::value(&options.rate)->default_value(options.rate), "throughput: at most this many MB/s per session (0: no limit)")
+        ("encoding", po::value(&options.encoding)->default_value(options.encoding), "raw | hextile | tight | zrle: the encoding SetEncodings prefers (any of them is framed)");
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, description), vm);
     if (vm.count("help")) {
@@ -514,6 +546,7 @@ int run(int argc, char** argv) {
     if (options.sessions == 0 || options.seconds <= 0 || options.read_buffer == 0) {
         throw std::invalid_argument("--sessions, --seconds and --read-buffer must be > 0");
     }
+    encoding_list(options.encoding);  // rejects an unknown name before connecting
     options.target = parse_endpoint(connect_text);
     ::signal(SIGPIPE, SIG_IGN);
     const rlim_t fd_limit = raise_nofile_limit();

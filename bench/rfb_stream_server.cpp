@@ -1,10 +1,24 @@
 // rfb-stream-server: the VNC server side of the benchmark.
 //
 // Speaks just enough RFB 3.8 (security None) to look like a real server to a
-// proxy that parses the handshake, then sends raw-encoded FramebufferUpdates
-// from one prebuilt buffer as fast as the peer reads. Pixels are never
-// computed per write, so the server costs little CPU and the measurement is
-// bounded by the path under test, not by the load generator.
+// proxy that parses the handshake, then sends FramebufferUpdates from one
+// prebuilt buffer as fast as the peer reads. Pixels are never computed per
+// write, so the server costs little CPU and the measurement is bounded by the
+// path under test, not by the load generator.
+//
+// Encodings (--encoding, update_encoders.hpp):
+//   raw (default): 1024x128 strips of xorshift noise, one rectangle each.
+//   hextile, tight, zrle: a desktop-like picture (windows, anti-aliased text,
+//       a photograph, a taskbar) encoded as a real server's encoder would:
+//       Hextile 16x16 tiles (background only, mono or coloured subrects, raw);
+//       Tight 128x64 blocks (fill, mono and indexed palettes, full colour,
+//       JPEG on the photograph when built with libjpeg) over zlib streams 0-2;
+//       ZRLE 512-pixel-wide rectangles of 64x64 tiles (solid, packed palette,
+//       palette RLE, plain RLE, raw) in one zlib stream. Tight and ZRLE send a
+//       one-off intro first (the zlib headers), then loop.
+//   The server sends the chosen encoding whatever the viewer's SetEncodings
+//   says (it reads and ignores it): a benchmark, not a server. rfb-load-client
+//   --encoding asks for the same one, as a real viewer would.
 //
 // Modes (--mode):
 //   on-request (default): after ServerInit, wait for the viewer's first
@@ -18,6 +32,8 @@
 // one stats line per SIGUSR1 and at exit; compare.sh uses the stats line's
 // bytes_sent to see when every stalled session's kernel buffers are full.
 #include "bench_common.hpp"
+#include "update_encoders.hpp"
+#include "update_stream_checker.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -57,6 +73,7 @@ struct ServerOptions {
     std::uint16_t height = 768;
     std::uint16_t strip_rows = 128;
     std::string name = "vhm-bench";
+    StreamEncoding encoding = StreamEncoding::raw;
     int sndbuf = 0;  // SO_SNDBUF per session; 0 = kernel default (autotuning)
 };
 
@@ -80,37 +97,21 @@ private:
     std::uint64_t& counter_;
 };
 
-// One full screen as horizontal strips, each its own FramebufferUpdate with one
-// raw rectangle. Pixels are xorshift noise so nothing on the path can shortcut
-// them (compression, dedup) and a stale or shifted stream shows up as garbage.
-std::vector<std::uint8_t> build_update_stream(const ServerOptions& options) {
-    std::vector<std::uint8_t> out;
-    const std::size_t frame_pixels = std::size_t{options.width} * options.height;
-    out.reserve(frame_pixels * bytes_per_pixel + (options.height / options.strip_rows + 1) * 16);
-    std::uint32_t noise = 0x9e3779b9u;
-    for (std::uint16_t y = 0; y < options.height; y = static_cast<std::uint16_t>(y + options.strip_rows)) {
-        const auto rows = static_cast<std::uint16_t>(std::min<int>(options.strip_rows, options.height - y));
-        std::uint8_t header[update_header_size + rect_header_size] = {};
-        header[0] = 0;  // FramebufferUpdate
-        put_u16(header + 2, 1);
-        put_u16(header + 4, 0);
-        put_u16(header + 6, y);
-        put_u16(header + 8, options.width);
-        put_u16(header + 10, rows);
-        put_u32(header + 12, 0);  // raw encoding
-        out.insert(out.end(), std::begin(header), std::end(header));
-        const std::size_t pixel_bytes = std::size_t{options.width} * rows * bytes_per_pixel;
-        for (std::size_t i = 0; i < pixel_bytes; i += 4) {
-            noise ^= noise << 13;
-            noise ^= noise >> 17;
-            noise ^= noise << 5;
-            std::uint8_t pixel[4];
-            std::memcpy(pixel, &noise, sizeof pixel);
-            pixel[3] = 0;  // padding byte of a depth-24 pixel
-            out.insert(out.end(), std::begin(pixel), std::end(pixel));
-        }
+// Builds the encoding's stream and checks it with the load client's own
+// framing checker (a broken encoder fails here, not as a benchmark result).
+EncodedStream build_checked_stream(const ServerOptions& options) {
+    EncodedStream stream = build_encoded_stream(
+        options.encoding, StreamLayout{options.width, options.height, options.strip_rows});
+    UpdateStreamChecker checker(options.width, options.height);
+    const bool ok = checker.feed(stream.intro.data(), stream.intro.size()) &&
+                    checker.feed(stream.loop.data(), stream.loop.size()) &&
+                    checker.feed(stream.loop.data(), stream.loop.size());
+    const std::uint64_t loops = stream.intro.empty() ? 2 : 3;
+    if (!ok || checker.updates() != loops * stream.updates_per_loop || checker.rects() != loops * stream.rects_per_loop) {
+        throw std::logic_error(std::string("the ") + stream_encoding_name(options.encoding) +
+                               " stream does not frame: " + (ok ? "update count" : checker.error()));
     }
-    return out;
+    return stream;
 }
 
 std::vector<std::uint8_t> build_server_init(const ServerOptions& options) {
@@ -138,7 +139,7 @@ public:
     explicit StreamServer(asio::io_context& io, ServerOptions options)
         : io_(io),
           options_(std::move(options)),
-          updates_(build_update_stream(options_)),
+          stream_(build_checked_stream(options_)),
           server_init_(build_server_init(options_)),
           acceptor_(io, options_.listen.protocol()) {
         acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -147,7 +148,7 @@ public:
     }
 
     unsigned short port() const { return acceptor_.local_endpoint().port(); }
-    std::size_t update_cycle_bytes() const { return updates_.size(); }
+    const EncodedStream& stream() const { return stream_; }
     const ServerStats& stats() const { return stats_; }
     void close() { acceptor_.close(); }
 
@@ -275,20 +276,26 @@ private:
         }
     }
 
+    // The intro once (Tight, ZRLE), then the loop forever.
     awaitable<void> stream_updates(tcp::socket& socket) {
         ScopedCount streaming(stats_.streaming);
+        const std::vector<std::uint8_t>* buffer = stream_.intro.empty() ? &stream_.loop : &stream_.intro;
         std::size_t offset = 0;
         for (;;) {
             const std::size_t n = co_await socket.async_write_some(
-                asio::buffer(updates_.data() + offset, updates_.size() - offset), use_awaitable);
+                asio::buffer(buffer->data() + offset, buffer->size() - offset), use_awaitable);
             stats_.bytes_sent += n;
-            offset = (offset + n) % updates_.size();
+            offset += n;
+            if (offset == buffer->size()) {
+                offset = 0;
+                buffer = &stream_.loop;
+            }
         }
     }
 
     asio::io_context& io_;
     ServerOptions options_;
-    const std::vector<std::uint8_t> updates_;
+    const EncodedStream stream_;
     const std::vector<std::uint8_t> server_init_;
     tcp::acceptor acceptor_;
     ServerStats stats_;
@@ -314,12 +321,14 @@ int run(int argc, char** argv) {
     namespace po = boost::program_options;
     std::string listen_text = "127.0.0.1:0";
     std::string mode_text = "on-request";
+    std::string encoding_text = "raw";
     ServerOptions options;
     po::options_description description("rfb-stream-server options");
     description.add_options()
         ("help,h", "show this help")
         ("listen", po::value(&listen_text)->default_value(listen_text), "HOST:PORT to listen on (port 0: kernel picks, see the ready line)")
         ("mode", po::value(&mode_text)->default_value(mode_text), "on-request | push | idle")
+        ("encoding", po::value(&encoding_text)->default_value(encoding_text), "raw | hextile | tight | zrle (sent whatever the viewer asks for)")
         ("width", po::value(&options.width)->default_value(options.width), "framebuffer width")
         ("height", po::value(&options.height)->default_value(options.height), "framebuffer height")
         ("strip-rows", po::value(&options.strip_rows)->default_value(options.strip_rows), "rows per FramebufferUpdate rectangle")
@@ -344,6 +353,7 @@ int run(int argc, char** argv) {
     if (options.width == 0 || options.height == 0 || options.strip_rows == 0 || options.name.size() > 4096) {
         throw std::invalid_argument("width, height and strip-rows must be > 0, name <= 4096 bytes");
     }
+    options.encoding = parse_stream_encoding(encoding_text);
     options.listen = parse_endpoint(listen_text);
     ::signal(SIGPIPE, SIG_IGN);
     const rlim_t fd_limit = raise_nofile_limit();
@@ -383,7 +393,12 @@ int run(int argc, char** argv) {
     emit_line(std::string("{\"event\":\"ready\",\"port\":") + std::to_string(server.port()) + ",\"mode\":\"" +
               mode_name(options.mode) + "\",\"width\":" + std::to_string(options.width) +
               ",\"height\":" + std::to_string(options.height) +
-              ",\"update_cycle_bytes\":" + std::to_string(server.update_cycle_bytes()) +
+              ",\"encoding\":\"" + stream_encoding_name(options.encoding) + "\"" +
+              ",\"update_cycle_bytes\":" + std::to_string(server.stream().loop.size()) +
+              ",\"intro_bytes\":" + std::to_string(server.stream().intro.size()) +
+              ",\"updates_per_cycle\":" + std::to_string(server.stream().updates_per_loop) +
+              ",\"rects_per_cycle\":" + std::to_string(server.stream().rects_per_loop) +
+              ",\"mix\":\"" + server.stream().mix + "\"" +
               ",\"fd_limit\":" + std::to_string(fd_limit) + "}");
     io.run();
     return 0;
