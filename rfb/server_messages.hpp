@@ -50,6 +50,7 @@ inline constexpr std::int32_t zlib = 6;
 inline constexpr std::int32_t tight = 7;
 inline constexpr std::int32_t zrle = 16;
 inline constexpr std::int32_t zywrle = 17;
+inline constexpr std::int32_t h264 = 50;  // u32 length, u32 flags, data (TigerVNC, noVNC)
 inline constexpr std::int32_t tight_png = -260;
 inline constexpr std::int32_t desktop_size = -223;
 inline constexpr std::int32_t last_rect = -224;
@@ -61,6 +62,7 @@ inline constexpr std::int32_t qemu_audio = -259;
 inline constexpr std::int32_t qemu_led_state = -261;
 inline constexpr std::int32_t desktop_name = -307;
 inline constexpr std::int32_t extended_desktop_size = -308;
+inline constexpr std::int32_t xvp = -309;  // hint: the server may send xvp messages
 inline constexpr std::int32_t fence = -312;
 inline constexpr std::int32_t continuous_updates = -313;
 inline constexpr std::int32_t cursor_with_alpha = -314;
@@ -87,7 +89,7 @@ struct ServerLimits {
   std::uint32_t max_cut_text = 64u << 20;      // bytes of one ServerCutText (plain or extended)
   std::uint32_t max_desktop_name = 4096;       // DesktopName longer than this: framed, the note gets the first bytes
   std::uint8_t max_fence_payload = 64;         // rfbproto: at most 64
-  std::uint32_t max_compressed_length = 64u << 20;  // one Zlib/ZRLE/Tight/H.264 data block
+  std::uint32_t max_compressed_length = 64u << 20;  // one Zlib/ZRLE/ZYWRLE/Tight/H.264 data block, one QEMU audio block
 };
 
 class ServerMessageFramer {
@@ -107,9 +109,14 @@ class ServerMessageFramer {
     std::uint16_t x = 0, y = 0, width = 0, height = 0;
     std::int32_t encoding = 0;
   };
-  // What the tracker acts on, reported in stream order between the pieces:
-  //   rect:         a rectangle header was read (DesktopSize, ExtendedDesktopSize
-  //                 and pixel rectangles alike); `rect`
+  // What the tracker acts on, reported in stream order between the pieces.
+  // Each note comes right after the piece holding the byte that completes
+  // it, before any later piece: with one piece per message and feed(), the
+  // notes of a message follow that message's piece in the same call. Any
+  // split gives the same notes in the same order, each after a piece of the
+  // same message.
+  //   rect:         a rectangle header was read (DesktopSize, ExtendedDesktopSize,
+  //                 LastRect and pixel rectangles alike); `rect`
   //   update_ends:  the FramebufferUpdate's last rectangle (or LastRect) ended
   //   desktop_name: a DesktopName rectangle ended; `name` (at most max_desktop_name bytes)
   //   extended_desktop_size: an ExtendedDesktopSize rectangle ended; `rect`
@@ -135,8 +142,11 @@ class ServerMessageFramer {
   // Frames `bytes`, the next ones the server sent. Returns false once the
   // stream cannot be followed (unknown message type or encoding, a length
   // over a limit, a pixel format with another bits-per-pixel than 8/16/32):
-  // error() says why and where; the pieces up to that point were delivered,
-  // the rest of the call's bytes were not. Later calls return false at once.
+  // error() says why and where ("... at offset N": the message's first byte,
+  // the rectangle's header, or the field inside a rectangle that is wrong);
+  // the pieces up to and including the byte that showed the problem were
+  // delivered (offset() counts them), the rest of the call's bytes were not.
+  // Later calls return false at once.
   bool feed(std::span<const std::uint8_t> bytes, Sink& sink);
 
   // What the viewer sent, in the order the tracker saw it (see above).
