@@ -54,7 +54,8 @@ TEST_CASE("config rejects: unknown keys at every level, listing the known ones")
 TEST_CASE("config rejects: unknown event names") {
   require_single_problem(with_hook("connected", "    - name: h\n      cmd: h.sh\n"), "events.connected", "connected:",
                          "unknown event \"connected\" (known: connect, auth_success, auth_failure, disconnect, ban, blocked, "
-                         "recording_started, recording_finished, recording_failed)");
+                         "recording_started, recording_finished, recording_failed, clipboard, idle_warning, resize, "
+                         "screen_change, desktop_name)");
 }
 
 TEST_CASE("config rejects: a key given twice in one mapping") {
@@ -348,7 +349,7 @@ events:
     - name: h
       cmd: no_such_hook.sh {nope}
       run_as: vhm-surely-missing-user-4711
-  screen_change: []
+  window_moved: []
 )";
   const auto result = load_config_string(yaml, "all.yaml", dir.path());
   INFO(describe(result));
@@ -361,7 +362,7 @@ events:
       {"events.connect[0].cmd", "no_such_hook.sh"},
       {"events.connect[0].cmd", "no_such_hook.sh"},
       {"events.connect[0].run_as", "run_as"},
-      {"events.screen_change", "screen_change"},
+      {"events.window_moved", "window_moved"},
   };
   REQUIRE(result.problems.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {

@@ -22,13 +22,19 @@ TEST_CASE("event_schema: every event kind round-trips through its name") {
   CHECK(to_string(EventKind::recording_started) == "recording_started");
   CHECK(to_string(EventKind::recording_finished) == "recording_finished");
   CHECK(to_string(EventKind::recording_failed) == "recording_failed");
-  CHECK(event_kind_names.size() == 9);
+  CHECK(to_string(EventKind::clipboard) == "clipboard");
+  CHECK(to_string(EventKind::idle_warning) == "idle_warning");
+  CHECK(to_string(EventKind::resize) == "resize");
+  CHECK(to_string(EventKind::screen_change) == "screen_change");
+  CHECK(to_string(EventKind::desktop_name) == "desktop_name");
+  CHECK(event_kind_names.size() == 14);
 }
 
 TEST_CASE("event_schema: unknown event names are not parsed") {
   CHECK_FALSE(parse_event_kind("Connect"));
   CHECK_FALSE(parse_event_kind("Blocked"));
-  CHECK_FALSE(parse_event_kind("screen_change"));
+  CHECK_FALSE(parse_event_kind("screen-change"));
+  CHECK_FALSE(parse_event_kind("idle"));
   CHECK_FALSE(parse_event_kind("recording"));
   CHECK_FALSE(parse_event_kind("recording_start"));
   CHECK_FALSE(parse_event_kind(""));
@@ -39,7 +45,8 @@ TEST_CASE("event_schema: the field names are the documented contract, unique, an
       "event", "session_id", "timestamp", "client_ip", "client_port", "listen", "target_host",
       "target_port", "display", "user", "rfb_version", "security_type", "desktop_name", "width",
       "height", "reason", "duration", "bytes_in", "bytes_out", "failures", "ban_until",
-      "recording_path", "recording_bytes"};
+      "recording_path", "recording_bytes", "direction", "clipboard_bytes", "clipboard_path",
+      "key_events", "pointer_events", "updates", "clipboard_in", "clipboard_out", "tracking"};
   REQUIRE(field_names.size() == documented.size());
   CHECK(std::vector<std::string_view>(field_names.begin(), field_names.end()) == documented);
   CHECK(std::set<std::string_view>(field_names.begin(), field_names.end()).size() == field_count);
@@ -54,7 +61,8 @@ TEST_CASE("event_schema: the field names are the documented contract, unique, an
   CHECK(to_string(Field::ban_until) == "ban_until");
   CHECK(to_string(Field::recording_path) == "recording_path");
   CHECK(to_string(Field::recording_bytes) == "recording_bytes");
-  CHECK(field_count == 23);
+  CHECK(to_string(Field::tracking) == "tracking");
+  CHECK(field_count == 32);
   CHECK_FALSE(parse_field("hook_name"));
   CHECK_FALSE(parse_field("USER"));
 }
@@ -66,4 +74,5 @@ TEST_CASE("event_schema: env_name is VNC_ plus the upper-case field name") {
   CHECK(env_name(Field::ban_until) == "VNC_BAN_UNTIL");
   CHECK(env_name(Field::recording_path) == "VNC_RECORDING_PATH");
   CHECK(env_name(Field::recording_bytes) == "VNC_RECORDING_BYTES");
+  CHECK(env_name(Field::clipboard_path) == "VNC_CLIPBOARD_PATH");
 }
