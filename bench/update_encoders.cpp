@@ -335,7 +335,7 @@ public:
             }
             out.resize(out.size() * 2);
         }
-        out.resize(used);
+        out.erase(out.begin() + static_cast<std::ptrdiff_t>(used), out.end());
         return out;
     }
 
