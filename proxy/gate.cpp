@@ -1,6 +1,8 @@
 #include "proxy/gate.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 
 #include "policy/refusal_text.hpp"
 #include "util/printable.hpp"
@@ -17,6 +19,13 @@ std::string describe(const hooks::HookResult& result) {
   return "exited " + std::to_string(result.exit_code);
 }
 
+// "view_only" (or "view-only"), surrounding blanks ignored.
+bool says_view_only(std::string_view line) {
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.remove_prefix(1);
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.remove_suffix(1);
+  return line == "view_only" || line == "view-only";
+}
+
 }  // namespace
 
 bool has_gate(const std::vector<conf::HookConfig>& handlers) {
@@ -24,17 +33,21 @@ bool has_gate(const std::vector<conf::HookConfig>& handlers) {
 }
 
 GateDecision decide_gate(const std::vector<conf::HookConfig>& handlers, const hooks::EventOutcome& outcome) {
-  if (outcome.dropped) return {false, default_reason, "hook queue full: the gate could not run"};
+  if (outcome.dropped) return {false, false, default_reason, "hook queue full: the gate could not run"};
+  bool view_only = false;
   for (const auto& handler : handlers) {
     if (!handler.gate) continue;
     const auto it = std::find_if(outcome.results.begin(), outcome.results.end(),
                                  [&](const hooks::HookResult& r) { return r.name == handler.name; });
-    if (it == outcome.results.end()) return {false, default_reason, "gate " + handler.name + " did not report"};
-    if (it->ok()) continue;
+    if (it == outcome.results.end()) return {false, false, default_reason, "gate " + handler.name + " did not report"};
+    if (it->ok()) {
+      view_only = view_only || says_view_only(it->first_stdout_line);
+      continue;
+    }
     const std::string reason = policy::gate_refusal_text(it->first_stdout_line);
-    return {false, reason, "gate " + handler.name + " " + describe(*it) + ": " + util::printable(reason)};
+    return {false, false, reason, "gate " + handler.name + " " + describe(*it) + ": " + util::printable(reason)};
   }
-  return {true, {}, {}};
+  return {true, view_only, {}, {}};
 }
 
 OutcomeWaiter::OutcomeWaiter(const asio::any_io_executor& executor)

@@ -20,6 +20,9 @@ namespace vhm::proxy {
 
 struct GateDecision {
   bool allowed = true;
+  // Allowed, but only to watch: a passing gate printed `view_only` as its
+  // first line (docs/session-policy.md).
+  bool view_only = false;
   std::string reason;  // shown to the viewer when refused
   std::string detail;  // for the log
 };

@@ -47,6 +47,8 @@ Session::Session(tcp::socket client, std::shared_ptr<const ListenerContext> list
       listener_(std::move(listener)),
       services_(services),
       destination_(destination),
+      view_only_(listener_->config.session.view_only),
+      session_timer_(client_.get_executor()),
       started_(std::chrono::steady_clock::now()) {
   boost::system::error_code ec;
   const auto peer = client_.remote_endpoint(ec);
@@ -107,6 +109,13 @@ awaitable<void> Session::connect_and_relay() {
   if (!shield) parser_.emplace(rfb::Limits{}, tls_visibility());
   if (shield && !co_await (join_server_version() && handshake_watchdog())) co_return;
   // tls.server_security: plain may speak VeNCrypt to the viewer itself (session_tls_plain.cpp).
+  if (has_session_timers())
+    co_await (relay_both_ways() && session_timers());
+  else
+    co_await relay_both_ways();
+}
+
+awaitable<void> Session::relay_both_ways() {
   if (!co_await plain_server_handshake()) {
     running_pumps_ = 2;
     relay::TcpLeg viewer(client_, services_.buffers), server(server_, services_.buffers);
@@ -115,6 +124,8 @@ awaitable<void> Session::connect_and_relay() {
   }
   // vencrypt: terminate: the pumps stopped where TLS starts; TLS on both legs from here (session_tls.cpp).
   if (tls_starting_ && !closing_) co_await relay_tls();
+  relay_over_ = true;
+  session_timer_.cancel();
 }
 
 void Session::finish() {
@@ -126,6 +137,7 @@ void Session::finish() {
   fields_[Field::duration] = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(elapsed).count());
   fields_[Field::bytes_in] = std::to_string(bytes_in_);
   fields_[Field::bytes_out] = std::to_string(bytes_out_);
+  fill_tracking_fields();
   spdlog::info("session {}: closed ({}{}{}) after {:.3f}s, {} bytes in, {} bytes out", id(), to_string(reason),
                end_detail_.empty() ? "" : ": ", util::printable(end_detail_),
                std::chrono::duration<double>(elapsed).count(), bytes_in_, bytes_out_);
@@ -140,6 +152,7 @@ void Session::close(DisconnectReason reason, std::string detail) {
   boost::system::error_code ignored;
   resolver_.cancel();
   timer_.cancel();
+  session_timer_.cancel();
   if (gate_waiter_) gate_waiter_->cancel();
   client_.close(ignored);
   server_.close(ignored);
@@ -166,12 +179,26 @@ void Session::observe(rfb::Direction direction, std::span<const std::uint8_t> by
   if (parser_->finished()) handshake_finished();
 }
 
-void Session::show_to_taps(rfb::Direction direction, std::span<const std::uint8_t> bytes) {
-  // A tap added by this very chunk (the handshake ended in it) got the
-  // chunk's tail from the parser already.
+std::span<const std::uint8_t> Session::show_to_taps(rfb::Direction direction, std::span<const std::uint8_t> bytes) {
+  // Taps added by this very chunk (the handshake ended in it) got the
+  // chunk's tail from the parser already; the tracker's version of that
+  // tail replaces it.
   const std::size_t running = taps_.size();
-  if (parser_) observe(direction, bytes);
-  for (std::size_t i = 0; i < running && !closing_; ++i) taps_[i]->on_bytes(direction, bytes);
+  if (parser_) {
+    observe(direction, bytes);
+    if (direction == rfb::Direction::client_to_server && viewer_ran_ahead()) return {};
+    const auto d = static_cast<std::size_t>(direction);
+    if (handshake_done_ && tracker_ && running == 0 && raw_tail_size_[d] > 0 && raw_tail_size_[d] <= bytes.size()) {
+      finishing_chunk_.assign(bytes.begin(), bytes.end() - static_cast<std::ptrdiff_t>(raw_tail_size_[d]));
+      finishing_chunk_.insert(finishing_chunk_.end(), tracked_tail_[d].begin(), tracked_tail_[d].end());
+      bytes = finishing_chunk_;
+    }
+  }
+  for (std::size_t i = 0; i < running && !closing_; ++i) {
+    bytes = taps_[i]->filter(direction, bytes);
+    if (!bytes.empty()) taps_[i]->on_bytes(direction, bytes);
+  }
+  return closing_ ? std::span<const std::uint8_t>() : bytes;
 }
 
 bool Session::splice_allowed(rfb::Direction direction) const {
@@ -216,6 +243,8 @@ void Session::apply(const rfb::Event& event) {
     note_vencrypt_offer(*offer);
   } else if (const auto* tls = std::get_if<rfb::TlsStarts>(&event)) {
     note_tls_starts(*tls);
+  } else if (std::holds_alternative<rfb::ClientInitSeen>(event)) {
+    client_init_seen_ = true;
   } else if (const auto* init = std::get_if<rfb::ServerInitSeen>(&event)) {
     server_init_seen_ = true;
     fields_[Field::width] = std::to_string(init->width);
@@ -230,7 +259,9 @@ void Session::handshake_finished() {
   handshake_done_ = true;
   handshake_bytes_in_ = bytes_in_;
   handshake_bytes_out_ = bytes_out_;
-  start_recording();  // before the parser goes: it holds the bytes past the handshake
+  relay_started_ = last_input_ = std::chrono::steady_clock::now();
+  start_tracking();   // before the parser goes: it holds the bytes past the handshake;
+  start_recording();  // and before the recorder, which records what the tracker lets through
   parser_.reset();  // nothing more to parse: free its buffers for the rest of the session
   timer_.cancel();
 }
@@ -246,6 +277,10 @@ awaitable<bool> Session::pass_gate(EventKind kind, std::string& reason) {
   gate_waiter_ = nullptr;
   if (!outcome) co_return false;  // the session is closing anyway
   const auto decision = decide_gate(handlers, *outcome);
+  if (decision.allowed && decision.view_only && !view_only_) {
+    view_only_ = true;
+    spdlog::info("session {}: view-only, as the {} gate said", id(), conf::to_string(kind));
+  }
   if (decision.allowed) co_return true;
   spdlog::info("session {}: refused by the {} gate: {}", id(), conf::to_string(kind), decision.detail);
   note_end(DisconnectReason::refused, decision.detail);
@@ -279,6 +314,13 @@ void Session::publish(EventKind kind, std::string reason, hooks::EventCompletion
     event[Field::bytes_out].clear();
   }
   services_.events.publish(std::move(event), std::move(done));
+}
+
+void Session::publish_with(EventKind kind, std::initializer_list<std::pair<Field, std::string>> extra) {
+  const auto saved = fields_;
+  for (const auto& [field, value] : extra) fields_[field] = value;
+  publish(kind);
+  fields_ = saved;
 }
 
 void Session::note_end(DisconnectReason reason, std::string detail) {

@@ -4,6 +4,7 @@
 // events, and report exactly one `disconnect` at the end. The session is one
 // coroutine that owns both sockets (STYLE.md); close() is the single way to end
 // it early, from any reason, and the first reason wins.
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "proxy/transparent_loop.hpp"
 #include "policy/connection_limits.hpp"
 #include "rfb/handshake_parser.hpp"
+#include "rfb/message_tracker.hpp"
 
 namespace vhm::proxy {
 
@@ -30,6 +32,7 @@ class Blocking;
 class ServerVersions;
 class RecorderService;
 class RecorderTap;
+class TrackerTap;
 
 struct ListenerContext {
   conf::ListenerConfig config;
@@ -96,8 +99,9 @@ class Session {
   // One direction of the relay between two legs (proxy/relay/legs.hpp, pump.cpp).
   template <typename From, typename To>
   awaitable<void> pump(From& from, To& to, rfb::Direction direction);
-  // The handshake parser while it lasts, then the taps (recorder, ...).
-  void show_to_taps(rfb::Direction direction, std::span<const std::uint8_t> bytes);
+  // The handshake parser while it lasts, then the taps (tracker, recorder).
+  // Returns what goes on to the peer (the tracker may drop or rewrite).
+  std::span<const std::uint8_t> show_to_taps(rfb::Direction direction, std::span<const std::uint8_t> bytes);
   // Every tap can do without a copy of this direction (none needs it, or the recorder takes a tee).
   bool splice_allowed(rfb::Direction direction) const;
   // A tap is behind (the recorder's queue): wait until it caught up, or give up on it.
@@ -108,6 +112,22 @@ class Session {
   void start_recording();
   awaitable<void> end_recording();
   awaitable<void> handshake_watchdog();
+  // Message tracking and the `session:` rules (proxy/tracking/session_tracking.cpp):
+  // the tracker tap starts where the handshake ends, before the recorder.
+  void start_tracking();
+  rfb::TrackerPolicy tracker_policy() const;
+  bool viewer_rules_apply() const;  // view-only or a viewer clipboard rule: the viewer's stream is filtered
+  bool viewer_ran_ahead();          // such a viewer sent messages before ServerInit: closes the session
+  void on_tracker_notes(std::vector<rfb::TrackerNote>& notes);
+  void note_clipboard(const rfb::tracker_note::Clipboard& clip);
+  void note_tracking_lost(const rfb::tracker_note::Opaque& lost);
+  void fill_tracking_fields();
+  // The bytes after the handshake as they go on (filtered by the tracker where it ran).
+  std::span<const std::uint8_t> handshake_tail(rfb::Direction direction) const;
+  // input_idle_timeout, idle_warning and max_duration, beside the relay.
+  bool has_session_timers() const;
+  awaitable<void> session_timers();
+  awaitable<void> relay_both_ways();
   // Scanner shield (session_greeting.cpp): the viewer is greeted with the
   // server's version and must answer with a valid one before the proxy dials;
   // after the dial the server's version is read and the two exchanges joined.
@@ -146,6 +166,8 @@ class Session {
   void apply(const rfb::Event& event);
   void handshake_finished();
   void publish(conf::EventKind kind, std::string reason = {}, hooks::EventCompletion done = {});
+  // With fields that only this event carries ({direction}, {clipboard_bytes}...).
+  void publish_with(conf::EventKind kind, std::initializer_list<std::pair<conf::Field, std::string>> extra);
   // Publishes `kind` and waits for its hooks; true when every gate passed.
   // On refusal, `reason` is the text for the viewer.
   awaitable<bool> pass_gate(conf::EventKind kind, std::string& reason);
@@ -179,6 +201,21 @@ class Session {
   bool server_init_seen_ = false;  // the handshake ended in the clear: the content is visible
   std::vector<std::unique_ptr<relay::Tap>> taps_;  // after the handshake, in order
   RecorderTap* recorder_ = nullptr;                // one of taps_, when recording
+  TrackerTap* tracker_ = nullptr;                  // one of taps_ (the first), when tracking
+  // The tracker's output for the tails of the handshake's last chunks (handshake_tail()).
+  std::array<std::vector<std::uint8_t>, 2> tracked_tail_;
+  std::array<std::size_t, 2> raw_tail_size_{};
+  std::vector<std::uint8_t> finishing_chunk_;  // the chunk that ended the handshake, rebuilt with its filtered tail
+  bool view_only_ = false;                     // the listener's `session: view_only`, or a gate said so
+  bool client_init_seen_ = false;
+  asio::steady_timer session_timer_;
+  std::chrono::steady_clock::time_point relay_started_{};  // the handshake ended
+  std::chrono::steady_clock::time_point last_input_{};
+  std::chrono::steady_clock::time_point last_screen_update_{};
+  bool idle_warned_ = false;
+  bool relay_over_ = false;
+  bool screen_seen_ = false;          // the first update (the whole screen) is no change
+  unsigned clipboard_files_ = 0;
   std::uint64_t handshake_bytes_in_ = 0;           // counters when the handshake ended
   std::uint64_t handshake_bytes_out_ = 0;
   // Scanner shield: the viewer's ProtocolVersion, read before dialing. Once

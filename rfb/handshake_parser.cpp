@@ -49,6 +49,9 @@ bool HandshakeParser::awaiting_security_result() const {
          machine.pending[static_cast<std::size_t>(Direction::server_to_client)].size() == 0;
 }
 const Summary& HandshakeParser::summary() const { return state_->machine.summary; }
+std::size_t HandshakeParser::waiting_bytes(Direction direction) const {
+  return state_->machine.pending[static_cast<std::size_t>(direction)].size();
+}
 std::span<const std::uint8_t> HandshakeParser::after_handshake(Direction direction) const {
   return state_->machine.after[static_cast<std::size_t>(direction)];
 }

@@ -132,6 +132,10 @@ class HandshakeParser {
   // come after the handshake (the tail of the last chunk, or bytes that waited
   // for the other direction). A recorder starts with them. Empty otherwise.
   std::span<const std::uint8_t> after_handshake(Direction direction) const;
+  // Bytes of `direction` fed but not yet taken by a handshake step: a
+  // message split across chunks, or a peer running ahead of the protocol
+  // (a viewer sending messages after ClientInit before ServerInit came).
+  std::size_t waiting_bytes(Direction direction) const;
 
  private:
   struct State;

@@ -84,8 +84,7 @@ void Session::start_recording() {
                                            client_.get_executor(), std::move(callbacks));
   recorder_ = tap.get();
   taps_.push_back(std::move(tap));
-  recorder_->start(parser_->after_handshake(rfb::Direction::client_to_server),
-                   parser_->after_handshake(rfb::Direction::server_to_client));
+  recorder_->start(handshake_tail(rfb::Direction::client_to_server), handshake_tail(rfb::Direction::server_to_client));
 }
 
 bool Session::recording() const { return recorder_ && recorder_->writing(); }

@@ -77,7 +77,7 @@ awaitable<void> Session::pump(From& from, To& to, rfb::Direction direction) {
     // With an auth_success gate, a chunk that starts the SecurityResult is
     // held back from the viewer until the gate decides.
     const bool chunk_starts_result = !from_client && parser_ && parser_->awaiting_security_result();
-    show_to_taps(direction, bytes);
+    const auto out = show_to_taps(direction, bytes);  // the tracker may drop or rewrite
     if (closing_) break;
     if (auth_gate_pending_ && !from_client) {
       if (auto to_viewer = co_await settle_auth_gate(chunk_starts_result)) {
@@ -87,7 +87,8 @@ awaitable<void> Session::pump(From& from, To& to, rfb::Direction direction) {
       }
       if (closing_) break;
     }
-    auto [write_error, written] = co_await asio::async_write(to.stream(), asio::buffer(bytes.data(), bytes.size()), use_tuple);
+    auto [write_error, written] = out.empty() ? std::tuple<boost::system::error_code, std::size_t>{}
+                                              : co_await asio::async_write(to.stream(), asio::buffer(out.data(), out.size()), use_tuple);
     from.chunk_done();
     if (write_error) {
       if constexpr (tls_relay) {

@@ -1,8 +1,9 @@
 #pragma once
-// A tap sees a copy of every chunk the relay moves once the handshake is over
-// (the handshake parser comes first and is the session's own). Taps know
-// nothing of sockets; they may not block. Today: the recorder
-// (proxy/recording/recorder_tap.hpp); the message tracker will be the next.
+// A tap sees every chunk the relay moves once the handshake is over (the
+// handshake parser comes first and is the session's own), in order: the
+// message tracker (proxy/tracking/tracker_tap.hpp) first, as it may change
+// what goes on, then the recorder (proxy/recording/recorder_tap.hpp), which
+// records what went on. Taps know nothing of sockets; they may not block.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +17,11 @@ namespace vhm::proxy::relay {
 class Tap {
  public:
   virtual ~Tap() = default;
+  // What goes on of a chunk: `bytes` itself (most taps), a part of it, or
+  // bytes of the tap's own, valid until its next filter() of that direction
+  // (the tracker: view-only drops input, clipboard rules, a rewritten
+  // SetEncodings). Later taps and the peer get the result.
+  virtual std::span<const std::uint8_t> filter(rfb::Direction, std::span<const std::uint8_t> bytes) { return bytes; }
   virtual void on_bytes(rfb::Direction direction, std::span<const std::uint8_t> bytes) = 0;
   // What the tap needs of a direction now: nothing (the relay may splice), a
   // copy of every chunk (on_bytes), or a tee(2) of the spliced bytes (only
