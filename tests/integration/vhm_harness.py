@@ -267,7 +267,11 @@ def make_config(listeners: Iterable[dict], events: dict | None = None,
     for listener in listeners:
         first = True
         for key, value in listener.items():
-            lines.append(f"  {'- ' if first else '  '}{key}: {yaml_scalar(value)}")
+            if isinstance(value, dict):  # a listener's own section (session:, recording:)
+                lines.append(f"  {'- ' if first else '  '}{key}:")
+                lines += yaml_mapping(value, 6)
+            else:
+                lines.append(f"  {'- ' if first else '  '}{key}: {yaml_scalar(value)}")
             first = False
     if events:
         lines.append("events:")
