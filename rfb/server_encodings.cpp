@@ -87,11 +87,10 @@ bool tracker_frames_encoding(std::int32_t e) {
     case n::vmware_cursor:
     case n::vmware_cursor_position:
     case n::vmware_led_state:
-    // Hints and capabilities that never produce a rectangle. QEMU audio and
-    // xvp only let the server send their own messages (255, 250), which the
-    // framer sizes.
+    case n::qemu_audio:  // an empty rectangle (TigerVNC), then QEMU audio messages (255)
+    // Hints and capabilities that never produce a rectangle. xvp lets the
+    // server send xvp messages (250), which the framer sizes.
     case n::extended_clipboard:
-    case n::qemu_audio:
     case n::xvp:
       return true;
     default:

@@ -327,6 +327,7 @@ struct ServerMessageFramer::State {
       case e::desktop_size:
       case e::pointer_pos:
       case e::qemu_extended_key:
+      case e::qemu_audio:  // TigerVNC's server announces audio with one (TigerVNC's CMsgReader)
       case e::vmware_cursor_position:
       case e::fence:
       case e::continuous_updates: return rect_end(here);

@@ -158,13 +158,14 @@ TEST_CASE("server messages: pseudo-encodings without data or with a few bytes") 
       rect_header(0, 0, 800, 600, encoding::desktop_size),
       rect_header(10, 20, 0, 0, encoding::pointer_pos),
       rect_header(0, 0, 0, 0, encoding::qemu_extended_key),
+      rect_header(0, 0, 0, 0, encoding::qemu_audio),
       cat(rect_header(0, 0, 0, 0, encoding::qemu_led_state), u8(5)),
       cat(rect_header(0, 0, 0, 0, encoding::vmware_led_state), u32(7)),
       rect_header(3, 4, 0, 0, encoding::vmware_cursor_position),
       rect_header(0, 0, 0, 0, encoding::fence),
       rect_header(0, 0, 0, 0, encoding::continuous_updates),
   });
-  CHECK(framed.notes.size() == 9);
+  CHECK(framed.notes.size() == 10);
   CHECK(framed.notes.front() == "0 rect 0,0 800x600 DesktopSize");
 }
 
