@@ -62,13 +62,16 @@ struct ServerMessageFramer::State {
     std::uint8_t screens = 0;
   };
 
-  State(const PixelFormat& initial, const ServerLimits& l) : limits(l), active(initial), pending(initial) {}
+  State(const PixelFormat& initial, const ServerLimits& l)
+      : limits(l), active(initial), at_next_update(initial), at_eocu(initial) {}
 
   ServerLimits limits;
   PixelFormat active;   // the one updates use now
-  PixelFormat pending;  // the viewer's latest SetPixelFormat, when has_pending
-  bool has_pending = false;
-  bool pending_at_eocu = false;  // pending waits for an EndOfContinuousUpdates, not an update's start
+  // The viewer's SetPixelFormat not in force yet: the one for the next
+  // update's start, and the one for the EndOfContinuousUpdates to come (sent
+  // while that was awaited, so always the later of the two).
+  PixelFormat at_next_update, at_eocu;
+  bool has_at_next_update = false, has_at_eocu = false;
   bool viewer_cu = false;        // the viewer's continuous updates are on (as far as it said)
   bool eocu_awaited = false;     // the viewer turned them off; the server's EndOfContinuousUpdates is to come
 
@@ -147,10 +150,18 @@ struct ServerMessageFramer::State {
     message_offset = here - 1;
     switch (t) {
       case m::framebuffer_update:
-        // The viewer switches formats when an update starts (TigerVNC's
-        // CConnection::framebufferUpdateStart), unless it waits for the
-        // EndOfContinuousUpdates that answers its turning them off.
-        if (has_pending && !pending_at_eocu) apply_pending();
+        // A viewer sends SetPixelFormat when the update in progress or just
+        // ended is the last in the old format (TigerVNC 1.12 at an update's
+        // end with its next request; later versions at an update's start,
+        // switching at its end: CConnection::framebufferUpdateEnd). Either
+        // way the proxy framed that update's start before it saw the
+        // SetPixelFormat, so the next update to start is the first in the
+        // new format. Unless the viewer waits for the EndOfContinuousUpdates
+        // answering its turning them off (below).
+        if (has_at_next_update) {
+          active = at_next_update;
+          has_at_next_update = false;
+        }
         in_update = true;
         return header(4, here);
       case m::set_colour_map_entries: return header(6, here);
@@ -161,7 +172,10 @@ struct ServerMessageFramer::State {
         // message; a viewer that turned continuous updates off to change its
         // format (TigerVNC) switches here: the updates before it were sent in
         // the old format, the ones after in the new one.
-        if (has_pending && pending_at_eocu) apply_pending();
+        if (has_at_eocu) {
+          active = at_eocu;
+          has_at_eocu = has_at_next_update = false;  // an earlier one no update used is superseded
+        }
         eocu_awaited = false;
         return Status::ended;
       case m::fence: return header(9, here);
@@ -185,12 +199,6 @@ struct ServerMessageFramer::State {
     have = 1;
     gather_offset = message_offset;
     return Status::more;
-  }
-
-  void apply_pending() {
-    active = pending;
-    has_pending = false;
-    pending_at_eocu = false;
   }
 
   Status message_header(std::uint64_t here) {
@@ -624,9 +632,13 @@ bool ServerMessageFramer::feed(std::span<const std::uint8_t> bytes, Sink& sink) 
 
 void ServerMessageFramer::viewer_set_pixel_format(const PixelFormat& format) {
   State& s = *state_;
-  s.pending = format;
-  s.has_pending = true;
-  s.pending_at_eocu = s.eocu_awaited;
+  if (s.eocu_awaited) {
+    s.at_eocu = format;
+    s.has_at_eocu = true;
+  } else {
+    s.at_next_update = format;
+    s.has_at_next_update = true;
+  }
 }
 
 void ServerMessageFramer::viewer_enable_continuous_updates(bool enable) {
@@ -640,7 +652,7 @@ const std::string& ServerMessageFramer::error() const { return state_->error; }
 std::uint64_t ServerMessageFramer::offset() const { return state_->offset; }
 const PixelFormat& ServerMessageFramer::pixel_format() const {
   const State& s = *state_;
-  if (!s.in_update && s.has_pending && !s.pending_at_eocu) return s.pending;
+  if (!s.in_update && s.has_at_next_update) return s.at_next_update;
   return s.active;
 }
 

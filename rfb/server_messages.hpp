@@ -8,8 +8,9 @@
 // byte, palette and compact lengths, RRE counts); zlib data is skipped, never
 // inflated. Sans-IO and incremental: any split of the stream gives the same
 // pieces and notes. Memory is bounded by the largest fixed structure (a
-// rectangle header, a Hextile tile header, a DesktopName up to its limit):
-// pixel data is never buffered.
+// rectangle header, a Hextile tile header, a DesktopName up to its limit)
+// and by the notes of one feed() waiting for their message's piece (one per
+// rectangle in it): pixel data is never buffered.
 //
 // The pixel format in force matters (Raw, RRE, Hextile, cursor sizes). It is
 // ServerInit's until the viewer sends SetPixelFormat, which the tracker

@@ -233,4 +233,54 @@ TEST_CASE("server messages: a pixel format of 24 bits per pixel fails at the fir
   CHECK(framed.offset == 50);
 }
 
+TEST_CASE("server messages: one piece per message and feed, pieces tiling the bytes given") {
+  const Bytes stream = cat(bell, update({cat(rect_header(0, 0, 2, 2, encoding::raw), filled(16, 'p'))}), bell,
+                           cat(u8(3), zeros(3), u32(3), text("abc")));
+  struct : ServerMessageFramer::Sink {
+    std::vector<std::span<const std::uint8_t>> pieces;
+    void piece(const ServerMessageFramer::Piece& piece) override { pieces.push_back(piece.bytes); }
+    void note(const ServerMessageFramer::Note&) override {}
+  } sink;
+  ServerMessageFramer framer(pf32());
+  const std::span<const std::uint8_t> all(stream);
+  CHECK(framer.feed(all.first(10), sink));  // Bell, the update's first 9 bytes
+  CHECK(framer.feed(all.subspan(10), sink));
+  REQUIRE(sink.pieces.size() == 5);
+  CHECK(sink.pieces[0].data() == stream.data());
+  CHECK(sink.pieces[0].size() == 1);
+  CHECK(sink.pieces[1].size() == 9);
+  CHECK(sink.pieces[2].data() == stream.data() + 10);
+  CHECK(sink.pieces[2].size() == 23);
+  CHECK(sink.pieces[3].size() == 1);
+  CHECK(sink.pieces[4].size() == 11);
+  CHECK(sink.pieces[4].data() + 11 == stream.data() + stream.size());
+}
+
+TEST_CASE("server messages: pixel_format() is the one the current or next update uses") {
+  ServerMessageFramer framer(pf32());
+  struct : ServerMessageFramer::Sink {
+    void piece(const ServerMessageFramer::Piece&) override {}
+    void note(const ServerMessageFramer::Note&) override {}
+  } sink;
+  CHECK(framer.pixel_format().bits_per_pixel == 32);
+  CHECK(framer.feed(cat(u8(0), u8(0), u16(1)), sink));  // an update has started
+  framer.viewer_set_pixel_format(pf16());
+  CHECK(framer.pixel_format().bits_per_pixel == 32);
+  CHECK(framer.feed(cat(rect_header(0, 0, 1, 1, encoding::raw), filled(4, 'p')), sink));
+  CHECK(framer.pixel_format().bits_per_pixel == 16);  // between updates: the next one's
+  // Continuous updates turned off for the change: the old format until EndOfContinuousUpdates.
+  framer.viewer_enable_continuous_updates(true);
+  framer.viewer_enable_continuous_updates(false);
+  framer.viewer_set_pixel_format(pf8());
+  framer.viewer_enable_continuous_updates(true);
+  CHECK(framer.feed(cat(u8(0), u8(0), u16(1), rect_header(0, 0, 1, 1, encoding::raw), filled(2, 'p')), sink));
+  CHECK(framer.pixel_format().bits_per_pixel == 16);
+  CHECK(framer.feed(u8(150), sink));
+  CHECK(framer.pixel_format().bits_per_pixel == 8);
+  // A moved framer goes on where it was.
+  ServerMessageFramer moved = std::move(framer);
+  CHECK(moved.feed(cat(u8(0), u8(0), u16(1), rect_header(0, 0, 1, 1, encoding::raw), filled(1, 'p'), bell), sink));
+  CHECK(moved.offset() == 4 + 12 + 4 + 4 + 12 + 2 + 1 + 4 + 12 + 1 + 1);
+}
+
 }  // namespace vhm::rfb::test
