@@ -350,9 +350,10 @@ struct MessageTracker::Impl final : ServerMessageFramer::Sink {
       if (filtering) current_output->skip();
     }
     if (cur.disposition == Disposition::hold) {
-      if (reader.text_bytes() > *policy.clipboard_max_bytes) {
+      const bool unreadable = !reader.error().empty();  // its size cannot be known: fail closed
+      if (unreadable || reader.text_bytes() > *policy.clipboard_max_bytes) {
         cur.disposition = Disposition::drop;
-        cur.drop_why = "over max_bytes";
+        cur.drop_why = unreadable ? "malformed: " + reader.error() : "over max_bytes";
         if (filtering) current_output->skip();
       } else {
         cur.disposition = Disposition::pass;
