@@ -1,17 +1,18 @@
 // The server-stream framer: a small state machine over the bytes as they
-// pass. Three phases do all the work: `gather` copies a fixed structure (a
+// pass. Four phases do all the work: `gather` copies a fixed structure (a
 // message header, a rectangle header, a length) into a 16-byte scratch
 // buffer, `skip` counts past data whose length is known (pixels, zlib
-// streams), and `hextile` walks Hextile tiles in a loop of its own. What
-// comes next is decided in gathered() (by `step_`) and after_skip() (by
-// `then_`). Nothing is held back: bytes copied into the scratch buffer are
-// still part of the piece delivered at the end of the message or the call.
+// streams), `name` keeps a DesktopName's first bytes, and `hextile` walks
+// Hextile tiles in a loop of its own. What comes next is decided in
+// gathered() (by `step`) and after_skip() (by `then`). Nothing is held back:
+// bytes copied into the scratch buffer are still part of the piece
+// delivered at the end of the message or of the call.
 //
 // Notes: each note is delivered right after the piece that holds the byte
 // completing it (the last byte of a rectangle header, of a DesktopName,
 // of the update), before any later piece. Pieces being one per message and
-// call, the notes of a message found in one feed() wait in `notes_` until
-// its piece is delivered (with the names they carry in `note_names_`): for
+// call, the notes of a message found in one feed() wait in `notes` until
+// its piece is delivered (with the names they carry in `note_names`): for
 // any split, the notes come in the same order and each follows a piece of
 // the same message.
 #include "rfb/server_messages.hpp"
@@ -280,9 +281,10 @@ struct ServerMessageFramer::State {
     return b;
   }
 
-  Status length_limit(std::uint64_t length, const char* what, std::uint64_t field_offset, Then t) {
+  // A data block's length (of the current rectangle's encoding), checked against the limit.
+  Status length_limit(std::uint64_t length, std::uint64_t field_offset, Then t) {
     if (length > limits.max_compressed_length)
-      return fail(std::string("cannot frame ") + what + " data of " + std::to_string(length) + " bytes (limit " +
+      return fail("cannot frame " + encoding_name(rect.encoding) + " data of " + std::to_string(length) + " bytes (limit " +
                   std::to_string(limits.max_compressed_length) + ") at offset " + std::to_string(field_offset));
     return skip_then(length, t);
   }
@@ -415,7 +417,7 @@ struct ServerMessageFramer::State {
     std::uint64_t length = scratch[0] & 0x7f;
     if (want > 1) length |= std::uint64_t{scratch[1] & 0x7fu} << 7;
     if (want > 2) length |= std::uint64_t{scratch[2]} << 14;
-    return length_limit(length, encoding_name(rect.encoding).c_str(), gather_offset, Then::rect_end);
+    return length_limit(length, gather_offset, Then::rect_end);
   }
 
   Status gathered(std::uint64_t here) {
@@ -428,8 +430,8 @@ struct ServerMessageFramer::State {
         const std::uint64_t per = bpp + (rect.encoding == encoding::rre ? 8u : 4u);
         return skip_then(per * be32(h), Then::rect_end);
       }
-      case Step::data_length: return length_limit(be32(h), encoding_name(rect.encoding).c_str(), gather_offset, Then::rect_end);
-      case Step::h264_header: return length_limit(be32(h), "H.264", gather_offset, Then::rect_end);
+      case Step::data_length: return length_limit(be32(h), gather_offset, Then::rect_end);
+      case Step::h264_header: return length_limit(be32(h), gather_offset, Then::rect_end);
       case Step::tight_control: return tight_control(here);
       case Step::tight_filter: return tight_filter_byte(here);
       case Step::tight_palette:
@@ -498,8 +500,13 @@ struct ServerMessageFramer::State {
         skip -= n;
         if (skip != 0) return Status::more;
       }
+      if (!tile_count_next) {
+        hextile_whole_tiles(p, end);
+        if (skip != 0) return Status::more;  // a tile's data goes on in the next bytes
+      }
       if (tile_row == tiles_y) return finish_rect(at(p));
       if (p == end) return Status::more;
+      // A tile header cut by the end of the bytes: one byte at a time.
       const std::uint8_t byte = *p++;
       if (tile_count_next) {
         tile_count_next = false;
@@ -514,15 +521,44 @@ struct ServerMessageFramer::State {
           continue;  // the count comes after the colours, in the same tile
         }
       }
-      // This tile's length is known: on to the next tile's geometry.
-      if (++tile_col == tiles_x) {
-        tile_col = 0;
-        ++tile_row;
-        tile_w = std::min<std::uint32_t>(16, rect.width);
-        tile_h = std::min<std::uint32_t>(16, rect.height - 16 * std::min(tile_row, tiles_y - 1));
+      next_tile();  // this tile's length is known
+    }
+  }
+
+  // The fast path: tiles whose header (subencoding, colours, count) is all
+  // in the bytes, sized from it at once; a tile whose data goes on past the
+  // bytes leaves the rest in `skip`.
+  void hextile_whole_tiles(const std::uint8_t*& p, const std::uint8_t* end) {
+    const std::uint32_t b = bpp;
+    const std::size_t header_max = 2 + 2 * std::size_t{b};
+    while (tile_row != tiles_y && static_cast<std::size_t>(end - p) >= header_max) {
+      const std::uint8_t sub = p[0];
+      std::size_t length;
+      if (sub & 1) {
+        length = 1 + std::size_t{tile_w} * tile_h * b;
       } else {
-        tile_w = std::min<std::uint32_t>(16, rect.width - 16 * tile_col);
+        length = 1 + ((sub & 2) ? b : 0) + ((sub & 4) ? b : 0);
+        if (sub & 8) length += 1 + std::size_t{p[length]} * ((sub & 16) ? b + 2 : 2);
       }
+      next_tile();
+      const auto left = static_cast<std::size_t>(end - p);
+      if (length > left) {
+        skip = length - left;
+        p = end;
+        return;
+      }
+      p += length;
+    }
+  }
+
+  void next_tile() {
+    if (++tile_col == tiles_x) {
+      tile_col = 0;
+      ++tile_row;
+      tile_w = std::min<std::uint32_t>(16, rect.width);
+      tile_h = std::min<std::uint32_t>(16, rect.height - 16 * std::min(tile_row, tiles_y - 1));
+    } else {
+      tile_w = std::min<std::uint32_t>(16, rect.width - 16 * tile_col);
     }
   }
 

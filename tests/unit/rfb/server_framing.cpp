@@ -87,11 +87,11 @@ class Collector : public ServerMessageFramer::Sink {
 }  // namespace
 
 ServerFramed run_server_script(const std::vector<ServerStep>& script, const PixelFormat& format,
-                               const ServerLimits& limits, std::size_t chunk) {
+                               const ServerLimits& limits, std::size_t how, std::size_t cut) {
   ServerFramed out;
   ServerMessageFramer framer(format, limits);
   Collector collector(out);
-  std::mt19937 random(static_cast<unsigned>(chunk));
+  std::mt19937 random(static_cast<unsigned>(how));
   std::uint64_t fed = 0;
   bool stopped = false;
   for (const auto& step : script) {
@@ -99,8 +99,9 @@ ServerFramed run_server_script(const std::vector<ServerStep>& script, const Pixe
     std::span<const std::uint8_t> rest(step.bytes);
     while (!rest.empty()) {
       std::size_t n = rest.size();
-      if (chunk == 1) n = 1;
-      if (chunk > 1) n = std::min<std::size_t>(rest.size(), 1 + random() % 17);
+      if (how == 1) n = 1;
+      if (how > 1) n = std::min<std::size_t>(rest.size(), 1 + random() % (how < 4 ? 17 : 300));
+      if (how == 0 && fed < cut && cut - fed < n) n = cut - fed;
       const auto before = framer.offset();
       const bool was_failed = framer.failed();
       collector.pieces_this_call = 0;
@@ -143,6 +144,14 @@ ServerFramed frame_every_way(const std::vector<ServerStep>& script, const PixelF
   for (std::size_t seed = 2; seed < 6; ++seed) {
     INFO("random chunks, seed " << seed);
     CHECK(run_server_script(script, format, limits, seed) == whole);
+  }
+  // Cut in two at every offset (at most 300 of them, evenly spaced, in long streams).
+  std::size_t size = 0;
+  for (const auto& step : script) size += step.bytes.size();
+  const std::size_t every = 1 + size / 300;
+  for (std::size_t cut = 1; cut < size; cut += every) {
+    INFO("cut at " << cut);
+    CHECK(run_server_script(script, format, limits, 0, cut) == whole);
   }
   return whole;
 }

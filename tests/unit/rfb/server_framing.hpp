@@ -3,6 +3,7 @@
 // builders for messages and rectangles, and a runner that feeds a stream
 // whole, byte by byte and in random chunks and checks that all three give
 // the same messages, notes and failure.
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -62,14 +63,17 @@ struct ServerFramed {
 
 std::string describe(const ServerMessageFramer::Note& note);
 
-// Feeds the script's server bytes, each step whole (`how` 0), byte by byte
-// (1) or in random chunks of 1-17 bytes (seed `how`, 2 and up), checking the
-// piece contract on the way.
+// Feeds the script's server bytes, each step whole (`how` 0; cut in two
+// where the stream reaches offset `cut`), byte by byte (1) or in random
+// chunks (seed `how`: 2 and 3 of 1-17 bytes, 4 and up of 1-300), checking
+// the piece contract on the way.
 ServerFramed run_server_script(const std::vector<ServerStep>& script, const PixelFormat& format,
-                               const ServerLimits& limits, std::size_t how);
+                               const ServerLimits& limits, std::size_t how, std::size_t cut = SIZE_MAX);
 
-// Runs whole, byte by byte and in random chunks (several seeds), CHECKs that
-// they agree, and returns the first.
+// Runs whole, byte by byte, in random chunks (several seeds) and cut in two
+// at every offset (evenly spaced ones in long streams), CHECKs that they
+// agree, and returns the first.
+
 ServerFramed frame_every_way(const std::vector<ServerStep>& script, const PixelFormat& format = pf32(),
                              const ServerLimits& limits = {});
 inline ServerFramed frame_every_way(const Bytes& stream, const PixelFormat& format = pf32(),
