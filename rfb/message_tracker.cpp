@@ -17,8 +17,11 @@ std::int32_t be32s(const std::uint8_t* p) {
 }
 
 // What a chunk turns into when a direction is filtered: as long as every
-// passed piece is the next run of the chunk itself, the chunk (or a prefix)
-// goes on untouched; the first drop, hold or foreign byte switches to a copy.
+// passed piece is the next run of the chunk's bytes, the chunk (or a prefix)
+// goes on untouched; the first drop or other byte switches to a copy. A
+// piece that is not in the chunk but equals its next bytes counts as those
+// (the viewer framer hands each message's header over from its own buffer,
+// held bytes come from the tracker's): what goes on is the same either way.
 class Output {
  public:
   void begin(std::span<const std::uint8_t> input) {
@@ -29,14 +32,17 @@ class Output {
   }
   void pass(std::span<const std::uint8_t> piece) {
     if (piece.empty()) return;
-    if (!copied_ && piece.data() == input_.data() + contiguous_) {
-      contiguous_ += piece.size();
-      return;
+    if (!copied_ && piece.size() <= input_.size() - contiguous_) {
+      const auto next = input_.subspan(contiguous_, piece.size());
+      if (piece.data() == next.data() || std::equal(piece.begin(), piece.end(), next.begin())) {
+        contiguous_ += piece.size();
+        return;
+      }
     }
     switch_to_copy();
     copy_.insert(copy_.end(), piece.begin(), piece.end());
   }
-  // Bytes that are not where the chunk has them (held, rewritten): always copied.
+  // Bytes that replace the chunk's (a rewritten message): always copied.
   void emit(std::span<const std::uint8_t> bytes) {
     switch_to_copy();
     copy_.insert(copy_.end(), bytes.begin(), bytes.end());
@@ -234,7 +240,7 @@ struct MessageTracker::Impl final : ServerMessageFramer::Sink {
         removed.push_back(encoding);
     }
     if (removed.empty()) {
-      current_output->emit(message);
+      current_output->pass(message);
       return;
     }
     const auto count = static_cast<std::uint16_t>((kept.size() - 4) / 4);
@@ -333,7 +339,7 @@ struct MessageTracker::Impl final : ServerMessageFramer::Sink {
       return;
     } else {
       cur.disposition = Disposition::pass;
-      if (filtering) current_output->emit(cur.held);
+      if (filtering) current_output->pass(cur.held);
       cur.held.clear();
       return;
     }
@@ -357,7 +363,7 @@ struct MessageTracker::Impl final : ServerMessageFramer::Sink {
         if (filtering) current_output->skip();
       } else {
         cur.disposition = Disposition::pass;
-        if (filtering) current_output->emit(cur.held);
+        if (filtering) current_output->pass(cur.held);
       }
       cur.held.clear();
     }

@@ -248,6 +248,51 @@ TEST_CASE("message tracker: without rules every chunk goes on as it is, not a co
   }
 }
 
+TEST_CASE("message tracker: a chunk with rules but nothing left out goes on as it is; a cut header waits") {
+  Setup setup;
+  setup.policy.view_only = true;
+  setup.policy.follow_viewer = true;
+  MessageTracker tracker(setup.policy, setup.format, setup.width, setup.height);
+  std::vector<TrackerNote> notes;
+
+  // Whole messages that all pass: the chunk itself.
+  const Bytes passing = cat(v_update_request(), v_set_pixel_format(pf32()), v_fence(), v_enable_cu(true),
+                            v_set_encodings({0, 7}), v_update_request(false));
+  auto out = tracker.feed(to_server, passing, notes);
+  CHECK(out.data() == passing.data());
+  CHECK(out.size() == passing.size());
+
+  // A chunk that ends inside a SetEncodings header: the messages before it,
+  // as a prefix of the chunk; the header comes with the next chunk.
+  const Bytes head = cat(v_update_request(), Bytes{2, 0});
+  out = tracker.feed(to_server, head, notes);
+  CHECK(out.data() == head.data());
+  CHECK(out.size() == 10);
+  const Bytes tail = cat(u16(1), s32(7), v_update_request());
+  out = tracker.feed(to_server, tail, notes);
+  CHECK(Bytes(out.begin(), out.end()) == cat(v_set_encodings({7}), v_update_request()));
+
+  // A dropped message: a copy without it.
+  const Bytes with_key = cat(v_update_request(), v_key(), v_update_request(false));
+  out = tracker.feed(to_server, with_key, notes);
+  CHECK(Bytes(out.begin(), out.end()) == cat(v_update_request(), v_update_request(false)));
+  CHECK(notes.size() == 1);
+  CHECK(tracker.state() == "on");
+
+  // The server's side with a clipboard rule: the same.
+  Setup server_setup;
+  server_setup.policy.follow_server = true;
+  server_setup.policy.server_to_viewer = ClipboardRuleAction::deny;
+  MessageTracker server_tracker(server_setup.policy, server_setup.format, server_setup.width, server_setup.height);
+  const Bytes updates = cat(update({s_raw_rect(2, 1, 4)}), bell, cut_caps(3), update({s_desktop_size(1024, 768)}));
+  out = server_tracker.feed(to_viewer, updates, notes);
+  CHECK(out.data() == updates.data());
+  CHECK(out.size() == updates.size());
+  const Bytes with_text = cat(bell, cut_plain(3, text("secret")), bell);
+  out = server_tracker.feed(to_viewer, with_text, notes);
+  CHECK(Bytes(out.begin(), out.end()) == cat(bell, bell));
+}
+
 TEST_CASE("message tracker: without rules the bytes come out as they went in, split any way") {
   Transcript script;
   script.c(v_set_pixel_format(pf16()), v_set_encodings({0, 1, 5, 15}), v_update_request())
