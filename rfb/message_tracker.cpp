@@ -123,10 +123,13 @@ struct MessageTracker::Impl final : ServerMessageFramer::Sink {
         (policy.server_to_viewer != ClipboardRuleAction::allow || policy.clipboard_max_bytes.has_value());
   }
 
-  // Losing this direction breaks a rule: the session must end.
+  // Losing this direction breaks a rule: the session must end. Stripping
+  // SetEncodings filters the viewer's side but needs it only while the
+  // server's is followed, and losing the viewer's ends that too.
   bool rules_need(Direction direction) const {
-    if (filters[index_of(direction)]) return true;
-    return direction == Direction::client_to_server && policy.idle_needs_viewer;
+    if (direction == Direction::server_to_client) return filters[index_of(direction)];
+    return policy.view_only || policy.viewer_to_server != ClipboardRuleAction::allow ||
+           policy.clipboard_max_bytes.has_value() || policy.idle_needs_viewer;
   }
 
   std::span<const std::uint8_t> feed(Direction direction, std::span<const std::uint8_t> bytes) {
@@ -139,9 +142,15 @@ struct MessageTracker::Impl final : ServerMessageFramer::Sink {
     current_output = &out;
     bool ok = true;
     if (direction == Direction::client_to_server) {
+      const std::uint64_t before = viewer_framer.offset();
       ok = viewer_framer.feed(bytes, [this](const ClientMessageFramer::Piece& p) { viewer_piece(p); });
-      if (!ok) lose(direction, "viewer message at offset " + std::to_string(viewer_framer.offset() - 1) + ": " +
-                                   viewer_framer.error());
+      if (!ok) {
+        lose(direction, "viewer message at offset " + std::to_string(viewer_framer.offset() - 1) + ": " +
+                            viewer_framer.error());
+        if (!closed[i] && filtering) pass_unframed(bytes, before);
+      } else if (filtering) {
+        keep_unreleased(bytes);
+      }
     } else {
       ok = server_framer.feed(bytes, *this);
       if (!ok) lose(direction, "server message: " + server_framer.error());
@@ -168,7 +177,33 @@ struct MessageTracker::Impl final : ServerMessageFramer::Sink {
   }
 
   // ---- viewer -> server ----
+  // The viewer framer holds a message's header until it knows the message's
+  // length (at most 12 bytes): when it stops at a bad header without a rule
+  // needing the viewer's side, that header and the rest of the chunk still
+  // go on, from where the pieces stopped.
+  void keep_unreleased(std::span<const std::uint8_t> bytes) {
+    const auto n = static_cast<std::size_t>(viewer_framer.offset() - viewer_released);
+    if (n == 0) {
+      viewer_unreleased.clear();
+    } else if (n <= bytes.size()) {
+      viewer_unreleased.assign(bytes.end() - static_cast<std::ptrdiff_t>(n), bytes.end());
+    } else {  // the header began in an earlier chunk
+      viewer_unreleased.insert(viewer_unreleased.end(), bytes.begin(), bytes.end());
+      viewer_unreleased.erase(viewer_unreleased.begin(), viewer_unreleased.end() - static_cast<std::ptrdiff_t>(n));
+    }
+  }
+  void pass_unframed(std::span<const std::uint8_t> bytes, std::uint64_t offset_before) {
+    const auto consumed = static_cast<std::size_t>(viewer_framer.offset() - offset_before);
+    const auto held = static_cast<std::size_t>(viewer_framer.offset() - viewer_released);
+    const auto here = std::min(held, consumed);
+    const auto earlier = std::min(held - here, viewer_unreleased.size());
+    current_output->pass(std::span<const std::uint8_t>(viewer_unreleased).last(earlier));
+    current_output->pass(bytes.subspan(consumed - here));
+    viewer_unreleased.clear();
+  }
+
   void viewer_piece(const ClientMessageFramer::Piece& piece) {
+    viewer_released += piece.bytes.size();
     Current& cur = current[index_of(Direction::client_to_server)];
     if (piece.first) start_viewer_message(cur, piece);
     if (cur.inspecting) cur.inspect.insert(cur.inspect.end(), piece.bytes.begin(), piece.bytes.end());
@@ -395,6 +430,8 @@ struct MessageTracker::Impl final : ServerMessageFramer::Sink {
   std::array<bool, 2> closed{};  // given up with a rule needing it: nothing passes
   std::array<Current, 2> current;
   std::array<Output, 2> outputs;
+  std::uint64_t viewer_released = 0;            // viewer bytes the framer handed over as pieces
+  std::vector<std::uint8_t> viewer_unreleased;  // a header it holds from earlier chunks (filtering only)
   bool update_has_pixels = false;
   // During one feed():
   bool filtering = false;

@@ -710,3 +710,48 @@ TEST_CASE("message tracker: an unknown server encoding ends the server's side wh
 }
 
 }  // namespace vhm::rfb::test::message_tracker_test
+
+namespace vhm::rfb::test::message_tracker_test {
+
+// Stripping SetEncodings is not a rule that needs the viewer's side
+// (docs/session-policy.md): a viewer message the framer does not know (here
+// UltraVNC's SetScale, type 8) stops the tracking, never the session, and
+// every byte goes on, a header cut across chunks too.
+TEST_CASE("message tracker: an unknown viewer message when SetEncodings is only stripped stops following") {
+  Setup setup;
+  setup.policy.follow_server = true;  // strip_unknown_encodings: on
+  SECTION("unknown type") {
+    const Bytes set_scale = cat(u8(8), u8(2), u16(0));
+    Transcript script;
+    script.c(v_set_encodings({7, 15}), v_key(), set_scale, v_key())
+        .s(update({s_raw_rect(1, 1, 4)}))
+        .c(v_set_encodings({15}));
+    const auto t = track_every_way(setup, script);
+    CHECK(t.to_server == cat(v_set_encodings({7}), v_key(), set_scale, v_key(), v_set_encodings({15})));
+    CHECK(t.to_viewer == sent(script, to_viewer));
+    CHECK(t.notes == Strings{"stripped 15", "input key",
+                             "opaque viewer: viewer message at offset 20: viewer sent message type 8, which is not a "
+                             "known RFB message"});
+    CHECK_FALSE(t.following_viewer);
+    CHECK_FALSE(t.following_server);
+  }
+  SECTION("a length over the limit, its header in many chunks") {
+    Transcript script;
+    script.c(v_update_request(), cut_message(6, 0x10000000, {}), text("and on"));
+    const auto t = track_every_way(setup, script);
+    CHECK(t.to_server == sent(script, to_server));
+    CHECK(t.notes == Strings{"opaque viewer: viewer message at offset 17: viewer sent a ClientCutText of 268435456 "
+                             "bytes (limit 67108864)"});
+  }
+  SECTION("with a rule on the server's side, fatal") {
+    setup.policy.server_to_viewer = ClipboardRuleAction::log;
+    Transcript script;
+    script.c(v_set_encodings({7, 15}), u8(8), zeros(3)).s(bell);
+    const auto t = track_every_way(setup, script);
+    CHECK(t.to_viewer.empty());
+    REQUIRE(t.notes.size() == 2);
+    CHECK(t.notes[1].starts_with("opaque viewer fatal: viewer message at offset 12"));
+  }
+}
+
+}  // namespace vhm::rfb::test::message_tracker_test
