@@ -27,6 +27,8 @@ struct SessionRow {
   std::uint64_t bytes_in = 0;   // viewer -> server
   std::uint64_t bytes_out = 0;  // server -> viewer
   std::string recording_path;   // the file while the session is being recorded, else empty
+  bool view_only = false;       // the viewer's input does not reach the server (session: rules)
+  std::string tracking;         // "on", "off", "opaque: ..."; empty before the handshake ended
 };
 
 // One entry of the ban table: a key that has failures counted or is banned.

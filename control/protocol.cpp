@@ -34,6 +34,7 @@ json::object session_object(const SessionRow& row) {
       {"state", text(row.state)},             {"age_seconds", row.age_seconds},
       {"bytes_in", row.bytes_in},             {"bytes_out", row.bytes_out},
       {"recording_path", text(row.recording_path)},
+      {"view_only", row.view_only},           {"tracking", text(row.tracking)},
   };
 }
 

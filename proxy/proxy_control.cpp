@@ -21,7 +21,8 @@ std::vector<control::SessionRow> ProxyControl::sessions() {
                     session.state(),
                     static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(session.age()).count()),
                     session.bytes_in(), session.bytes_out(),
-                    session.recording() ? f[Field::recording_path] : std::string()});
+                    session.recording() ? f[Field::recording_path] : std::string(), session.view_only(),
+                    f[Field::tracking]});
   });
   return rows;
 }

@@ -86,6 +86,7 @@ class Session {
            : running_pumps_ > 0 ? "handshake"
                                 : "connecting";
   }
+  bool view_only() const { return view_only_; }
   bool recording() const;  // its recorder is writing the session now (proxy/recording/session_recording.cpp)
   std::chrono::steady_clock::duration age() const { return std::chrono::steady_clock::now() - started_; }
   std::uint64_t bytes_in() const { return bytes_in_; }

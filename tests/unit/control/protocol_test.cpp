@@ -84,7 +84,7 @@ TEST_CASE("peer text echoed in a request error is escaped and bounded") {
 TEST_CASE("execute_request turns handler rows into the documented JSON") {
   test::FakeHandler handler;
   handler.session_rows = {{"s1", "192.0.2.10", "50000", "127.0.0.1", "5901", "0.0.0.0:5900", "alice", "VncAuth",
-                           "recording", 61, 1536, 3 * 1024 * 1024, "/srv/rec/s1.vhmrec"}};
+                           "recording", 61, 1536, 3 * 1024 * 1024, "/srv/rec/s1.vhmrec", true, "on"}};
   handler.ban_rows = {{"192.0.2.7/32", 5, "2026-01-01T10:00:00.000Z", 2}};
 
   auto sessions = parse_object(execute_request({Command::sessions, ""}, handler));
@@ -100,6 +100,8 @@ TEST_CASE("execute_request turns handler rows into the documented JSON") {
   CHECK(row.at("security_type") == "VncAuth");
   CHECK(row.at("state") == "recording");
   CHECK(row.at("recording_path") == "/srv/rec/s1.vhmrec");
+  CHECK(row.at("view_only") == true);
+  CHECK(row.at("tracking") == "on");
   CHECK(row.at("age_seconds").to_number<std::uint64_t>() == 61);
   CHECK(row.at("bytes_in").to_number<std::uint64_t>() == 1536);
   CHECK(row.at("bytes_out").to_number<std::uint64_t>() == 3 * 1024 * 1024);

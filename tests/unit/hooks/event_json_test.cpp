@@ -30,7 +30,9 @@ TEST_CASE("event_to_json writes the event name and every field once, in schema o
   CHECK(json.rfind("{\"event\":\"auth_failure\",\"session_id\":\"00112233aabbccdd\",", 0) == 0);
   CHECK(json.find("\"reason\":\"Authentication failure\"") != std::string::npos);
   CHECK(json.find("\"bytes_in\":\"\",\"bytes_out\":\"\",") != std::string::npos);
-  const std::string tail = "\"ban_until\":\"\",\"recording_path\":\"\",\"recording_bytes\":\"\"}";
+  const std::string tail = "\"ban_until\":\"\",\"recording_path\":\"\",\"recording_bytes\":\"\",\"direction\":\"\","
+                           "\"clipboard_bytes\":\"\",\"clipboard_path\":\"\",\"key_events\":\"\",\"pointer_events\":\"\","
+                           "\"updates\":\"\",\"clipboard_in\":\"\",\"clipboard_out\":\"\",\"tracking\":\"\"}";
   CHECK(json.find(tail) == json.size() - tail.size());
   CHECK(json.find('\n') == std::string::npos);
 }
