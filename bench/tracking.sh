@@ -4,7 +4,7 @@
 #
 #   bench/tracking.sh [BUILD_DIR] [--quick] [--reps N] [--seconds S]
 #                     [--encodings raw,tight,zrle,hextile] [--sessions 1,8]
-#                     [--no-track] [--strict] [--json FILE] [--keep-tmp]
+#                     [--no-track] [--strict] [--json FILE] [--keep-tmp] [--label TEXT]
 #
 # For each encoding (rfb-stream-server --encoding: Raw noise strips; Tight,
 # ZRLE and Hextile of a desktop-like picture) and each session count, viewers
@@ -39,6 +39,7 @@ with_track=1
 strict=0
 json_out=""
 keep_tmp=0
+label=""
 target=0.85
 track_session='{track: true}'
 filter_session='{view_only: true, clipboard: log}'
@@ -53,6 +54,7 @@ while (($#)); do
     --strict) strict=1; shift ;;
     --json) json_out=$2; shift 2 ;;
     --keep-tmp) keep_tmp=1; shift ;;
+    --label) label=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "tracking.sh: unknown option $1" >&2; exit 2 ;;
     *) build_dir=$1; shift ;;
@@ -172,9 +174,12 @@ for path in "${paths[@]}"; do
     done
 done
 
-commit=$(git -C "$repo_dir" rev-parse --short HEAD 2>/dev/null || echo "?")
+# The proxy's source: the build dir's CMake source dir, its commit if it is a checkout.
+source_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build_dir/CMakeCache.txt" 2>/dev/null)
+commit=$(git -C "${source_dir:-$repo_dir}" rev-parse --short HEAD 2>/dev/null || echo "?")
+[[ -n $label ]] || label="proxy from ${source_dir:-?} ($commit)"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "== message tracking benchmark ($(date -u +%FT%TZ), $commit); $(nproc) CPUs; load $load_start"
+echo "== message tracking benchmark ($(date -u +%FT%TZ)); $label; $(nproc) CPUs; load $load_start"
 echo "$reps x $run_seconds s per path; sessions: ${session_list[*]}; paths: ${paths[*]}"
 echo "  track:  session: $track_session"
 echo "  filter: session: $filter_session"
@@ -207,7 +212,7 @@ for ((rep = 1; rep <= reps; rep++)); do
                 fi
                 mbps=$(json_field "$line" mb_per_s)
                 runs[$key]+="$mbps "
-                client_updates[$path]=$((${client_updates[$path]:-0} + $(json_field "$line" updates)))
+                client_updates[$path.$enc]=$((${client_updates[$path.$enc]:-0} + $(json_field "$line" updates)))
                 extra=""
                 if [[ $path != direct ]]; then
                     ticks=$(($(cpu_ticks "${proxy_pid[$path]}") - ticks0))
@@ -232,27 +237,44 @@ done
 
 # --- what the proxies saw: disconnect events ----------------------------------------
 sleep 1  # the last sessions' disconnect events
-declare -A tracking_seen=() proxy_updates=()
+# Per proxy: sessions by their `tracking` field, and per encoding (listener)
+# the FramebufferUpdates the proxy counted against those the viewers read.
+declare -A tracking_seen=() updates_seen=()
 for path in "${paths[@]}"; do
     [[ $path == direct ]] && continue
     file=$tmp/$path.events.jsonl
     [[ -s $file ]] || { problem "proxy '$path' logged no disconnect events"; continue; }
-    tracking_seen[$path]=$(python3 - "$file" <<'EOF'
+    listeners=()
+    for enc in "${encoding_list[@]}"; do
+        listeners+=("127.0.0.1:${port_of[$path.$enc]}=$enc=${client_updates[$path.$enc]:-0}")
+    done
+    result=$(python3 - "$file" "${listeners[@]}" <<'EOF'
 import collections, json, sys
+encoding_of, viewers = {}, {}
+for arg in sys.argv[2:]:
+    listen, encoding, count = arg.split("=")
+    encoding_of[listen] = encoding
+    viewers[encoding] = int(count)
 kinds = collections.Counter()
-updates = 0
+updates = collections.Counter()
 for line in open(sys.argv[1]):
     event = json.loads(line)
     kinds[str(event.get("tracking", "(no field)"))] += 1
     try:
-        updates += int(event.get("updates") or 0)
+        updates[encoding_of.get(event.get("listen"), "?")] += int(event.get("updates") or 0)
     except ValueError:
         pass
-print(updates, ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+print(", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+print(", ".join(f"{e} {updates[e]}/{viewers[e]}" for e in viewers))
+# A tracking proxy relayed at least every update its viewers read.
+print(" ".join(e for e in viewers if updates[e] < viewers[e]))
 EOF
 )
-    proxy_updates[$path]=${tracking_seen[$path]%% *}
-    tracking_seen[$path]=${tracking_seen[$path]#* }
+    tracking_seen[$path]=$(sed -n 1p <<<"$result")
+    updates_seen[$path]=$(sed -n 2p <<<"$result")
+    short=$(sed -n 3p <<<"$result")
+    [[ $path != off && -n $short ]] &&
+        problem "proxy '$path' counted fewer updates than its viewers read ($short): ${updates_seen[$path]}"
 done
 
 # --- summary ------------------------------------------------------------------------
@@ -293,14 +315,14 @@ done
 echo
 for path in "${paths[@]}"; do
     [[ $path == direct || -z ${tracking_seen[$path]:-} ]] && continue
-    echo "proxy '$path': disconnect events by tracking: ${tracking_seen[$path]}; updates counted by the proxy ${proxy_updates[$path]:-0}, read by the viewers ${client_updates[$path]:-0}"
+    echo "proxy '$path': sessions by {tracking}: ${tracking_seen[$path]}; updates counted by the proxy / read by the viewers: ${updates_seen[$path]}"
     case $path in
     off) [[ ${tracking_seen[$path]} =~ (^|, )on\  ]] && problem "proxy 'off' tracked sessions: ${tracking_seen[$path]}" ;;
     *) [[ ${tracking_seen[$path]} =~ ^on\ [0-9]+$ ]] || problem "proxy '$path' did not track every session: ${tracking_seen[$path]}" ;;
     esac
 done
 echo "load average at the start $load_start, at the end $load_end"
-json="{\"event\":\"tracking_bench\",\"date\":\"$(date -u +%FT%TZ)\",\"commit\":\"$commit\",\"cpus\":$(nproc)"
+json="{\"event\":\"tracking_bench\",\"date\":\"$(date -u +%FT%TZ)\",\"label\":\"${label//\"/\\\"}\",\"cpus\":$(nproc)"
 json+=",\"load_start\":\"$load_start\",\"load_end\":\"$load_end\",\"reps\":$reps,\"seconds\":$run_seconds"
 json+=",\"target_vs_off\":$target,\"track\":\"$track_session\",\"filter\":\"$filter_session\",\"rows\":[$rows_json]}"
 echo "$json"
