@@ -568,10 +568,17 @@ struct ServerMessageFramer::State {
       Status s = Status::more;
       switch (phase) {
         case Phase::gather: {
-          const auto n = std::min<std::size_t>(want - have, static_cast<std::size_t>(end - p));
-          std::memcpy(scratch.data() + have, p, n);
-          have = static_cast<std::uint8_t>(have + n);
-          p += n;
+          const auto left = static_cast<std::size_t>(end - p);
+          if (have == 0 && left >= scratch.size()) {  // all there: one fixed-size copy (the bytes past `want` are unused)
+            std::memcpy(scratch.data(), p, scratch.size());
+            have = want;
+            p += want;
+          } else {
+            const auto n = std::min<std::size_t>(want - have, left);
+            std::memcpy(scratch.data() + have, p, n);
+            have = static_cast<std::uint8_t>(have + n);
+            p += n;
+          }
           if (have < want) return Status::more;
           s = gathered(at(p));
           break;
