@@ -25,6 +25,9 @@ test_packages=(
   # recording tests: known desktop content (xsetroot), screenshots of the replaying viewer (xwd),
   # recordings compressed by Debian's own zstd tool (an independent writer of the frames)
   x11-xserver-utils x11-apps zstd
+  # message tracking tests: more real servers (x11vnc, QEMU's built-in VNC server showing SeaBIOS),
+  # a person at the viewer (xdotool types and moves the mouse, into an xterm), the X clipboard (xsel)
+  x11vnc qemu-system-x86 xdotool xsel xterm
   # transparent-mode tests: network namespaces with REDIRECT/TPROXY rules
   iptables nftables
   # packaging: cmake --install and CPack's .deb

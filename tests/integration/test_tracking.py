@@ -1,0 +1,675 @@
+"""Following the whole session (issue 11) with real servers and viewers:
+TigerVNC's Xvnc, x11vnc and QEMU behind the proxy; TigerVNC's viewer under
+Xvfb driven by `xdotool` (typing into an xterm on the remote desktop, moving
+the mouse, the X clipboard with `xsel`) and the Net::VNC viewer. Screen
+changes come from `xsetroot`, `xrandr` and `vncconfig` on the server's
+display, and what the viewer shows is read back from its Xvfb (`xwd`).
+
+What must hold: the tracker follows every encoding and pixel format (the
+log never says `opaque`, disconnect says `tracking=on` with its counters);
+view-only drops input (config or gate hook) while the screen still
+updates; clipboard rules per direction (allow, deny, log with 0600 files,
+the text never in the log); the idle and max_duration closes; and the
+resize, desktop_name and screen_change events. Negative checks ("did not
+arrive") always follow a barrier that proves the same path delivered
+something later, and a positive control in the same test.
+"""
+import random
+import re
+import stat
+import sys
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+from tracking_support import (COUNTERS, TRACKING_FIELDS, ClipboardOwner, QemuVnc,
+                              TigerDesk, TypedFile, X11vnc, opaque_lines, parse_timestamp,
+                              pointer_location, read_clipboard, set_root_colour,
+                              tracking_config, x11)
+from vhm_harness import (EVENT_KINDS, IntegrationTest, Proxy, ViewerResult, Xvnc,
+                         read_records, record_hooks, session_records, viewer_command,
+                         wait_records, wait_session_done, wait_until)
+
+DESK = "vhm-it tracking desk"
+# Event kinds whose hooks do not turn tracking on by themselves (a hook on
+# resize, screen_change or desktop_name would, for every listener).
+PLAIN_KINDS = EVENT_KINDS + ["clipboard", "idle_warning"]
+COLOURS = ["#ff0000", "#00ff00", "#0000ff", "#ffff00", "#00ffff", "#ff00ff", "#ffffff"]
+
+
+def marker(prefix: str) -> str:
+    return f"{prefix}-{random.randrange(16**8):08x}"
+
+
+def run_perl_viewer(port: int, *extra: str, password: str | None = None,
+                    timeout: int = 30) -> ViewerResult:
+    cmd = viewer_command(port, password=password, timeout=timeout) + list(extra)
+    started = time.monotonic()
+    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=timeout + 10)
+    return ViewerResult(done.returncode, done.stdout.decode(errors="replace"),
+                        done.stderr.decode(errors="replace"), time.monotonic() - started)
+
+
+class TrackingTest(IntegrationTest):
+    """A proxy per test whose hooks record the chosen event kinds with every
+    field of issue 11 into self.events_file."""
+
+    password_file: Path | None = None  # the viewer's -passwd, when the server wants one
+    password: str | None = None        # Net::VNC's
+
+    def events(self, kinds=PLAIN_KINDS, extra: dict | None = None) -> dict:
+        events = record_hooks(self.events_file, kinds, fields=TRACKING_FIELDS)
+        for kind, hooks in (extra or {}).items():
+            events[kind] = list(hooks) + events.get(kind, [])
+        return events
+
+    def tracking_proxy(self, target: str, session: dict | None = None,
+                       listeners: list[dict] | None = None, events: dict | None = None,
+                       **global_) -> Proxy:
+        if listeners is None:
+            listener = {"listen": "127.0.0.1:0", "target": target}
+            if session is not None:
+                listener["session"] = session
+            listeners = [listener]
+        text = tracking_config(listeners, self.events() if events is None else events,
+                               global_ or None)
+        return self.start_proxy(text, listeners=len(listeners))
+
+    def desk(self, port: int, *args: str) -> TigerDesk:
+        extra = ["-passwd", str(self.password_file)] if self.password_file else []
+        desk = TigerDesk(self.tmp, port, extra + list(args))
+        self.addCleanup(desk.stop)
+        return desk.wait_connected()
+
+    def records_of(self, kind: str) -> list:
+        return [r for r in read_records(self.events_file) if r.event == kind]
+
+    def wait_event(self, kind: str, count: int = 1, timeout: float = 10,
+                   where=lambda record: True) -> list:
+        wait_records(self.events_file,
+                     lambda records: sum(r.event == kind and where(r) for r in records) >= count,
+                     timeout=timeout, what=f"{count} {kind} record(s)")
+        return [r for r in self.records_of(kind) if where(r)]
+
+    def disconnects(self, count: int, listen_port: int | None = None,
+                    timeout: float = 15) -> list:
+        """The first `count` disconnect records (of one listener), in file order."""
+        wait_session_done(self.events_file, listen_port, count, timeout=timeout)
+        return [r for r in self.records_of("disconnect")
+                if listen_port is None or r["listen"].endswith(f":{listen_port}")][:count]
+
+    def dump_server_log_on_failure(self, path: Path | None = None, text=None):
+        """The server's side of a failed test: the end of its log (a file, or
+        a callable giving the text)."""
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        problems = getattr(result, "failures", []) + getattr(result, "errors", [])
+        if not any(test is self or getattr(test, "test_case", None) is self
+                   for test, _ in problems):
+            return
+        if path is not None:
+            text = (lambda: path.read_text(errors="replace")) if path.exists() else None
+        if text is not None:
+            sys.stderr.write(f"\n----- server log ({self.id()}) -----\n" + text()[-6000:]
+                             + "\n-----\n")
+
+    def counter(self, record, field: str) -> int:
+        self.assertRegex(record[field], r"^\d+$", f"{field} of {record}")
+        return int(record[field])
+
+    def assert_followed(self, proxy: Proxy, disconnect, min_updates: int = 1,
+                        server_side: bool = True):
+        """The session was followed to its end: tracking on, counters numbers,
+        at least `min_updates` FramebufferUpdates, and never `opaque` in the
+        log. server_side=False: only the viewer's messages needed following
+        (view-only, a viewer_to_server rule, input_idle_timeout), so
+        docs/session-policy.md says `updates` is 0."""
+        self.assertEqual(disconnect["tracking"], "on", repr(disconnect))
+        for field in COUNTERS:
+            self.counter(disconnect, field)
+        if server_side:
+            self.assertGreaterEqual(self.counter(disconnect, "updates"), min_updates,
+                                    repr(disconnect))
+        else:
+            self.assertEqual(disconnect["updates"], "0", repr(disconnect))
+        self.assertEqual(opaque_lines(proxy.log().text()), [],
+                         "the tracker lost sync (the log says opaque)")
+
+
+# --------------------------------------------------------------------------
+# TigerVNC's Xvnc: one per class, with an xterm whose typed lines land in a file
+# --------------------------------------------------------------------------
+
+class TrackingWithXvnc(TrackingTest):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        tmp = tempfile.TemporaryDirectory(prefix="vhm-it-track-")
+        cls.addClassCleanup(tmp.cleanup)
+        cls.shared = Path(tmp.name)
+        cls.xvnc = Xvnc(tmp.name, security="VncAuth", desktop=DESK, geometry=(800, 600))
+        cls.addClassCleanup(cls.xvnc.stop)
+        cls.xvnc.start()
+        cls.password_file = cls.shared / "xvnc-passwd"  # written by Xvnc.start()
+        cls.password = cls.xvnc.password
+        cls.typed = TypedFile(cls.xvnc.display, cls.shared / "typed.txt")
+        cls.addClassCleanup(cls.typed.stop)
+        cls.colour_index = 0
+
+    def setUp(self):
+        super().setUp()
+        if self.xvnc.proc is None or self.xvnc.proc.poll() is not None:
+            self.fail(f"shared Xvnc {self.xvnc.display} is not running")
+        self.typed.focus()
+        self.owners: list[ClipboardOwner] = []
+        self.addCleanup(self.stop_clipboards)
+        self.addCleanup(self.dump_server_log_on_failure, self.xvnc.log_path)
+
+    def desk(self, port: int, *args: str) -> TigerDesk:
+        """A connected viewer that has shown a screen change: the server has
+        read its SetEncodings by then (sent after the viewer's "Using pixel
+        format" line; a resize or a rename earlier would find a viewer that
+        cannot take it: Xvnc closes such a session)."""
+        desk = super().desk(port, *args)
+        self.paint(desk)
+        return desk
+
+    def next_colour(self) -> str:
+        cls = type(self)
+        cls.colour_index += 1
+        return COLOURS[cls.colour_index % len(COLOURS)]
+
+    def paint(self, desk: TigerDesk) -> str:
+        """A new root colour on the server; returns once the viewer shows it."""
+        colour = self.next_colour()
+        set_root_colour(self.xvnc.display, colour)
+        desk.wait_showing(colour)
+        return colour
+
+    def xvnc_connections_closed(self) -> bool:
+        """Xvnc saw every connection it accepted close (so it handled every
+        message those connections carried: it reads a connection to its end)."""
+        text = self.xvnc.log_path.read_text(errors="replace")
+        accepted = set(re.findall(r"Connections: accepted: \S*::(\d+)", text))
+        closed = set(re.findall(r"Connections: closed: \S*::(\d+)", text))
+        return accepted <= closed
+
+    def typing_session(self, proxy: Proxy, viewer_args: list[str], rounds: int = 3) -> tuple:
+        """A viewer paints and types for a while; returns (desk, chars typed)."""
+        desk = self.desk(proxy.port(), *viewer_args)
+        typed = 0
+        for _ in range(rounds):
+            self.paint(desk)
+            line = marker("typed")
+            desk.type(line + "\n")
+            self.typed.wait_for(line)
+            typed += len(line) + 1
+        return desk, typed
+
+    # --- 1. tracking stays in sync -------------------------------------------
+
+    def test_typing_and_screen_changes_across_a_pixel_format_switch_stay_in_sync(self):
+        """TigerVNC starting at 8 colours (8bpp) switches to full colour
+        (32bpp) after measuring the link, mid-session: the tracker must switch
+        where the viewer does."""
+        proxy = self.tracking_proxy(self.xvnc.target, {"track": True})
+        desk, typed = self.typing_session(proxy, ["-FullColor=0", "-LowColorLevel=0"], rounds=4)
+        desk.log.wait_for(r"full colou?r is now enabled")
+        self.paint(desk)
+        desk.move_mouse(700, 500)
+        desk.stop()
+        (disconnect,) = self.disconnects(1)
+        self.assertEqual(disconnect["reason"], "client_closed")
+        self.assert_followed(proxy, disconnect, min_updates=5)
+        self.assertGreaterEqual(self.counter(disconnect, "key_events"), 2 * typed)
+        self.assertGreaterEqual(self.counter(disconnect, "pointer_events"), 1)
+        log = desk.log.text()
+        self.assertRegex(log, r"Using pixel format depth 3 \(8bpp\)")
+        self.assertRegex(log, r"Using pixel format depth 24 \(32bpp\)")
+
+    def test_each_encoding_and_pixel_format_stays_in_sync(self):
+        """`view_only: false` with `clipboard: log` also turns tracking on."""
+        cases = [("Tight", "-FullColor=1"), ("ZRLE", "-LowColorLevel=1"),
+                 ("Hextile", "-LowColorLevel=2"), ("Raw", "-FullColor=1"),
+                 ("Tight", "-LowColorLevel=2")]
+        proxy = self.tracking_proxy(self.xvnc.target, {"view_only": False, "clipboard": "log"})
+        for index, (encoding, colour) in enumerate(cases):
+            with self.subTest(encoding=encoding, colour=colour):
+                args = ["-AutoSelect=0", f"-PreferredEncoding={encoding}", colour]
+                if colour != "-FullColor=1":
+                    args.append("-FullColor=0")
+                desk, typed = self.typing_session(proxy, args, rounds=2)
+                desk.stop()
+                disconnect = self.disconnects(index + 1)[index]
+                self.assert_followed(proxy, disconnect, min_updates=2)
+                self.assertGreaterEqual(self.counter(disconnect, "key_events"), 2 * typed)
+                depth = r"24 \(32bpp\)" if colour == "-FullColor=1" else r"\d \(8bpp\)"
+                self.assertRegex(desk.log.text(), rf"Using pixel format depth {depth}")
+
+    def test_net_vnc_session_is_followed(self):
+        proxy = self.tracking_proxy(self.xvnc.target, {"track": True})
+        result = run_perl_viewer(proxy.port(), "--until-idle", "300",
+                                 "--run", f"DISPLAY={self.xvnc.display} xsetroot -solid red",
+                                 "--run", f"DISPLAY={self.xvnc.display} xsetroot -solid blue",
+                                 password=self.password)
+        self.assertTrue(result.ok, result)
+        (disconnect,) = self.disconnects(1)
+        seen = result.int("updates") + result.int("run_1_updates") + result.int("run_2_updates")
+        self.assert_followed(proxy, disconnect, min_updates=seen)
+        self.assertEqual(self.counter(disconnect, "key_events"), 0)
+
+    def test_without_a_rule_or_a_tracking_hook_tracking_is_off(self):
+        proxy = self.tracking_proxy(self.xvnc.target, events=self.events(EVENT_KINDS))
+        result = run_perl_viewer(proxy.port(), password=self.password)
+        self.assertTrue(result.ok, result)
+        (disconnect,) = self.disconnects(1)
+        self.assertEqual(disconnect["tracking"], "off", repr(disconnect))
+        self.assertEqual({f: disconnect[f] for f in COUNTERS}, {f: "" for f in COUNTERS})
+        self.assertEqual(opaque_lines(proxy.log().text()), [])
+
+    # --- 3, 4. view-only ----------------------------------------------------------
+
+    def assert_view_only_drops_input(self, normal_port: int, view_only_port: int):
+        """Through `normal_port` keys and the pointer reach the desktop (the
+        positive control); through `view_only_port` they do not, while that
+        viewer still gets updates. Returns the view-only session's disconnect."""
+        x11(self.xvnc.display, "xdotool", "mousemove", "400", "300")
+        control = self.desk(normal_port)
+        control.move_mouse(623, 477)
+        wait_until(lambda: pointer_location(self.xvnc.display) == (623, 477),
+                   what="the normal viewer's pointer to move the desktop's")
+        line = marker("control")
+        control.type(line + "\n")
+        self.typed.wait_for(line)
+        control.stop()
+
+        x11(self.xvnc.display, "xdotool", "mousemove", "400", "300")
+        watcher = self.desk(view_only_port)
+        self.paint(watcher)
+        dropped = marker("viewonly")
+        watcher.type(dropped + "\n")
+        watcher.move_mouse(661, 377)
+        self.paint(watcher)  # the screen still updates
+        watcher.stop()
+        (disconnect,) = self.disconnects(1, view_only_port)
+        # Barrier: Xvnc read the view-only connection to its end, so any key
+        # that got through has been typed; then a line typed on the desktop
+        # itself arrives after it.
+        wait_until(self.xvnc_connections_closed, what="Xvnc to see the sessions close")
+        after = marker("after")
+        self.typed.type_locally(after + "\n")
+        self.typed.wait_for(after)
+        self.assertNotIn(dropped, self.typed.text(), "a view-only viewer typed on the desktop")
+        self.assertEqual(pointer_location(self.xvnc.display), (400, 300),
+                         "a view-only viewer moved the desktop's pointer")
+        self.assertGreaterEqual(self.counter(disconnect, "key_events"), 2 * (len(dropped) + 1))
+        self.assertGreaterEqual(self.counter(disconnect, "pointer_events"), 1)
+        return disconnect
+
+    def test_view_only_drops_keys_and_pointer_but_the_screen_still_updates(self):
+        proxy = self.tracking_proxy(self.xvnc.target, listeners=[
+            {"listen": "127.0.0.1:0", "target": self.xvnc.target, "session": {"track": True}},
+            {"listen": "127.0.0.1:0", "target": self.xvnc.target,
+             "session": {"view_only": True, "track": True}}])
+        disconnect = self.assert_view_only_drops_input(proxy.port(0), proxy.port(1))
+        self.assert_followed(proxy, disconnect, min_updates=2)
+
+    def test_gate_printing_view_only_makes_the_session_view_only(self):
+        """An auth_success gate prints `{user}` as its first line: the
+        listener's `user:` is `view_only` on one listener, `staff` on the
+        other. No `session:` section and no tracking hook: the gate's answer
+        alone turns tracking on."""
+        gate = {"auth_success": [{"name": "view_gate", "cmd": "gate.py 0 {user}", "gate": True,
+                                  "timeout": 5}]}
+        proxy = self.tracking_proxy(self.xvnc.target, events=self.events(EVENT_KINDS, gate),
+                                    listeners=[
+            {"listen": "127.0.0.1:0", "target": self.xvnc.target, "user": "staff"},
+            {"listen": "127.0.0.1:0", "target": self.xvnc.target, "user": "view_only"}])
+        disconnect = self.assert_view_only_drops_input(proxy.port(0), proxy.port(1))
+        self.assert_followed(proxy, disconnect, server_side=False)
+        self.assertEqual(disconnect["user"], "view_only")
+
+    # --- 5. clipboard -------------------------------------------------------------
+
+    def server_clipboard(self, text: str) -> ClipboardOwner:
+        return self.own_clipboard(self.xvnc.display, text)
+
+    def viewer_clipboard(self, desk: TigerDesk, text: str) -> ClipboardOwner:
+        return self.own_clipboard(desk.display, text)
+
+    def own_clipboard(self, display: str, text: str) -> ClipboardOwner:
+        owner = ClipboardOwner(display, text)
+        self.owners.append(owner)
+        return owner
+
+    def stop_clipboards(self):
+        """The server's clipboard is left to nobody again (the next session
+        must not be offered this one's text)."""
+        for owner in self.owners:
+            owner.stop()
+        self.owners = []
+
+    def assert_arrives(self, display: str, text: str, what: str):
+        wait_until(lambda: read_clipboard(display) == text, what=what)
+
+    def assert_server_to_viewer_blocked(self, desk: TigerDesk, text: str):
+        """Xvnc announces a new clipboard as soon as it owns it, before it
+        draws what comes after: two screen changes seen by the viewer later,
+        a clipboard that got through would have arrived."""
+        self.server_clipboard(text)
+        self.paint(desk)
+        self.paint(desk)
+        self.assertNotEqual(read_clipboard(desk.display, 1000), text,
+                            "the server's clipboard reached the viewer")
+
+    def assert_viewer_to_server_blocked(self, desk: TigerDesk, text: str):
+        """The viewer tells the server about its clipboard before it handles
+        keys typed later: once a typed line arrives, so would the clipboard."""
+        self.viewer_clipboard(desk, text)
+        line = marker("clipbarrier")
+        desk.type(line + "\n")
+        self.typed.wait_for(line)
+        self.assertNotEqual(read_clipboard(self.xvnc.display, 1000), text,
+                            "the viewer's clipboard reached the server")
+
+    def test_clipboard_allowed_reaches_both_sides(self):
+        """The positive control for the deny tests (same tools, same waits)."""
+        proxy = self.tracking_proxy(self.xvnc.target, {"track": True})
+        desk = self.desk(proxy.port())
+        to_viewer, to_server = marker("srv-allow"), marker("vwr-allow")
+        self.server_clipboard(to_viewer)
+        self.assert_arrives(desk.display, to_viewer, "the server's clipboard at the viewer")
+        self.viewer_clipboard(desk, to_server)
+        self.assert_arrives(self.xvnc.display, to_server, "the viewer's clipboard at the server")
+        desk.stop()
+        (disconnect,) = self.disconnects(1)
+        self.assert_followed(proxy, disconnect)
+        self.assertGreaterEqual(self.counter(disconnect, "clipboard_out"), len(to_viewer))
+        self.assertGreaterEqual(self.counter(disconnect, "clipboard_in"), len(to_server))
+        self.assertEqual(self.records_of("clipboard"), [], "allow is not logged")
+
+    def test_clipboard_denied_in_one_direction_passes_the_other(self):
+        for session, blocked in [({"clipboard": {"server_to_viewer": "deny"}}, "server_to_viewer"),
+                                 ({"clipboard": {"viewer_to_server": "deny",
+                                                 "server_to_viewer": "allow"}},
+                                  "viewer_to_server")]:
+            with self.subTest(blocked=blocked):
+                proxy = self.tracking_proxy(self.xvnc.target, session)
+                desk = self.desk(proxy.port())
+                if blocked == "server_to_viewer":
+                    self.assert_server_to_viewer_blocked(desk, marker("srv-deny"))
+                    allowed = marker("vwr-pass")
+                    self.viewer_clipboard(desk, allowed)
+                    self.assert_arrives(self.xvnc.display, allowed,
+                                        "the viewer's clipboard at the server")
+                else:
+                    self.assert_viewer_to_server_blocked(desk, marker("vwr-deny"))
+                    allowed = marker("srv-pass")
+                    self.server_clipboard(allowed)
+                    self.assert_arrives(desk.display, allowed,
+                                        "the server's clipboard at the viewer")
+                desk.stop()
+                (disconnect,) = self.disconnects(1)
+                self.assert_followed(proxy, disconnect,
+                                     server_side=blocked == "server_to_viewer")
+                proxy.stop()
+                self.events_file.unlink()
+                self.stop_clipboards()
+
+    def test_clipboard_deny_blocks_both_directions(self):
+        proxy = self.tracking_proxy(self.xvnc.target, {"clipboard": "deny"})
+        desk = self.desk(proxy.port())
+        self.assert_server_to_viewer_blocked(desk, marker("srv-deny"))
+        self.assert_viewer_to_server_blocked(desk, marker("vwr-deny"))
+        desk.stop()
+        (disconnect,) = self.disconnects(1)
+        self.assert_followed(proxy, disconnect)
+
+    def test_clipboard_log_passes_the_text_records_it_in_0600_files_never_in_the_log(self):
+        clips = self.tmp / "clips"
+        clips.mkdir()
+        proxy = self.tracking_proxy(self.xvnc.target, {"clipboard": "log",
+                                                       "clipboard_content": "file",
+                                                       "clipboard_dir": str(clips)})
+        desk = self.desk(proxy.port())
+        to_viewer, to_server = marker("srv-log-secret"), marker("vwr-log-secret")
+        self.server_clipboard(to_viewer)
+        self.assert_arrives(desk.display, to_viewer, "the server's clipboard at the viewer")
+        self.viewer_clipboard(desk, to_server)
+        self.assert_arrives(self.xvnc.display, to_server, "the viewer's clipboard at the server")
+        desk.stop()
+        (disconnect,) = self.disconnects(1)
+        self.assert_followed(proxy, disconnect)
+        records = session_records(self.records_of("clipboard"), disconnect.session_id)
+        sums = {"server_to_viewer": 0, "viewer_to_server": 0}
+        for direction, text in [("server_to_viewer", to_viewer), ("viewer_to_server", to_server)]:
+            mine = [r for r in records if r["direction"] == direction]
+            self.assertGreaterEqual(len(mine), 1, f"no {direction} clipboard event: {records}")
+            for record in mine:
+                self.assertEqual(self.counter(record, "clipboard_bytes"), len(text), repr(record))
+                path = Path(record["clipboard_path"])
+                self.assertEqual(path.parent, clips, repr(record))
+                self.assertRegex(path.name, rf"^{disconnect.session_id}-\d+-{direction}\.txt$")
+                self.assertEqual(stat.S_IMODE(path.stat().st_mode), 0o600, str(path))
+                self.assertEqual(path.read_bytes(), text.encode(), str(path))
+                sums[direction] += len(text)
+        self.assertEqual({r["direction"] for r in records}, set(sums), repr(records))
+        self.assertEqual(self.counter(disconnect, "clipboard_out"), sums["server_to_viewer"])
+        self.assertEqual(self.counter(disconnect, "clipboard_in"), sums["viewer_to_server"])
+        proxy.stop()
+        log = proxy.log().text() + proxy.stdout.text()
+        for text in (to_viewer, to_server):
+            self.assertNotIn(text, log, "clipboard text in the proxy's log")
+            self.assertNotIn(text, self.events_file.read_text(), "clipboard text in an event")
+
+    # --- 6, 7. idle and max_duration ---------------------------------------------
+
+    def test_input_keeps_the_session_alive_then_idle_closes_it_after_a_warning(self):
+        proxy = self.tracking_proxy(self.xvnc.target, {"input_idle_timeout": "3s",
+                                                       "idle_warning": "1s"})
+        desk = self.desk(proxy.port())
+        started = time.time()
+        keys = 0
+        while True:
+            desk.key("shift")
+            keys += 1
+            last_input = time.time()
+            self.assertEqual(self.records_of("disconnect"), [], "closed while typing")
+            self.assertEqual(self.records_of("idle_warning"), [], "warned while typing")
+            if last_input - started >= 4.5:  # past the 3 s timeout
+                break
+            time.sleep(0.6)  # pacing the typist, not waiting for anything
+        self.assertTrue(desk.alive())
+        (disconnect,) = self.disconnects(1)
+        self.assertEqual(disconnect["reason"], "idle")
+        (warning,) = self.records_of("idle_warning")
+        self.assertEqual(warning.session_id, disconnect.session_id)
+        closed_after = parse_timestamp(disconnect["timestamp"]) - last_input
+        warned_after = parse_timestamp(warning["timestamp"]) - last_input
+        self.assertTrue(2.7 <= closed_after <= 4.5, f"closed {closed_after:.2f}s after the input")
+        self.assertTrue(1.7 <= warned_after <= 3.5, f"warned {warned_after:.2f}s after the input")
+        self.assertTrue(0.6 <= closed_after - warned_after <= 1.6,
+                        f"warned {closed_after - warned_after:.2f}s before closing")
+        self.assertEqual(warning["reason"], "closing in 1s without input")
+        self.assertGreaterEqual(self.counter(disconnect, "key_events"), 2 * keys)
+        wait_until(lambda: not desk.alive(), what="the viewer to see the connection close")
+        self.assert_followed(proxy, disconnect, server_side=False)
+
+    def test_max_duration_closes_the_session(self):
+        proxy = self.tracking_proxy(self.xvnc.target, {"max_duration": "4s"})
+        result = run_perl_viewer(proxy.port(), "--hold", "20", password=self.password)
+        self.assertTrue(result.ok, result)
+        self.assertEqual(result.values.get("eof"), "1", result)
+        (disconnect,) = self.disconnects(1)
+        self.assertEqual(disconnect["reason"], "max_duration")
+        (connect,) = self.records_of("connect")
+        lasted = parse_timestamp(disconnect["timestamp"]) - parse_timestamp(connect["timestamp"])
+        self.assertTrue(3.8 <= lasted <= 5.5, f"closed after {lasted:.2f}s")
+        self.assertLess(result.elapsed, 15, result)
+        self.assertEqual(disconnect["tracking"], "off", "max_duration is a timer, no tracking")
+
+    # --- 8, 9. resize, desktop_name, screen_change --------------------------------
+
+    def test_resize_hook_alone_turns_tracking_on_and_reports_each_new_size(self):
+        proxy = self.tracking_proxy(self.xvnc.target,
+                                    events=self.events(["disconnect", "resize"]))
+        self.addCleanup(x11, self.xvnc.display, "xrandr", "-s", "800x600", check=False)
+        desk = self.desk(proxy.port())
+        for width, height in [(1024, 768), (800, 600)]:
+            x11(self.xvnc.display, "xrandr", "-s", f"{width}x{height}")
+            self.wait_event("resize", where=lambda r, w=width, h=height:
+                            (r["width"], r["height"]) == (str(w), str(h)))
+            desk.log.wait_for(rf"Resizing framebuffer from \d+x\d+ to {width}x{height}")
+        self.paint(desk)
+        desk.stop()
+        (disconnect,) = self.disconnects(1)
+        self.assertEqual([(r["width"], r["height"]) for r in self.records_of("resize")],
+                         [("1024", "768"), ("800", "600")])
+        self.assertEqual((disconnect["width"], disconnect["height"]), ("800", "600"))
+        self.assert_followed(proxy, disconnect)
+
+    def test_desktop_name_hook_alone_turns_tracking_on_and_reports_the_new_name(self):
+        proxy = self.tracking_proxy(self.xvnc.target,
+                                    events=self.events(["disconnect", "desktop_name"]))
+        self.addCleanup(x11, self.xvnc.display, "vncconfig", "-set", f"desktop={DESK}",
+                        check=False)
+        desk = self.desk(proxy.port())
+        name = marker("renamed desk")
+        x11(self.xvnc.display, "vncconfig", "-set", f"desktop={name}")
+        (record,) = self.wait_event("desktop_name")
+        self.assertEqual(record["desktop_name"], name)
+        wait_until(lambda: x11(desk.display, "xdotool", "search", "--name",
+                               re.escape(name), check=False).strip(),
+                   what="the viewer's title to show the new name")
+        desk.stop()
+        (disconnect,) = self.disconnects(1)
+        self.assertEqual([r["desktop_name"] for r in self.records_of("desktop_name")], [name])
+        self.assertEqual(disconnect["desktop_name"], name)
+        self.assert_followed(proxy, disconnect)
+
+    def test_screen_change_fires_once_per_burst_after_a_quiet_period(self):
+        quiet = 0.6
+        proxy = self.tracking_proxy(self.xvnc.target, {"screen_change_quiet": "600ms"},
+                                    events=self.events(["disconnect", "screen_change"]))
+        desk = self.desk(proxy.port())
+        time.sleep(2.5 * quiet)  # the first screen: never an event, however long it takes
+        initial = len(self.records_of("screen_change"))
+        self.assertEqual(initial, 0, "screen_change for the session's first update")
+        for burst in (1, 2):
+            for _ in range(4):  # each change shown by the viewer, all within `quiet`
+                self.paint(desk)
+            self.wait_event("screen_change", initial + burst, timeout=5)
+            time.sleep(2.5 * quiet)  # and nothing more for a while
+            self.assertEqual(len(self.records_of("screen_change")), initial + burst,
+                             f"after burst {burst}")
+        desk.stop()
+        (disconnect,) = self.disconnects(1)
+        self.assert_followed(proxy, disconnect, min_updates=8)
+
+
+# --------------------------------------------------------------------------
+# x11vnc and QEMU
+# --------------------------------------------------------------------------
+
+class TrackingWithX11vnc(TrackingTest):
+    """x11vnc serving an Xvfb with an xterm whose typed lines land in a file."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        tmp = tempfile.TemporaryDirectory(prefix="vhm-it-track-x11vnc-")
+        cls.addClassCleanup(tmp.cleanup)
+        cls.server = X11vnc(Path(tmp.name))
+        cls.addClassCleanup(cls.server.stop)
+        cls.server.start()
+        cls.typed = TypedFile(cls.server.display, Path(tmp.name) / "typed.txt")
+        cls.addClassCleanup(cls.typed.stop)
+
+    def setUp(self):
+        super().setUp()
+        if self.server.proc is None or self.server.proc.poll() is not None:
+            self.fail("shared x11vnc is not running")
+        self.typed.focus()
+        self.addCleanup(self.dump_server_log_on_failure, text=self.server.log.text)
+
+    def test_tiger_viewer_typing_and_screen_changes_stay_in_sync(self):
+        cases = [["-FullColor=0", "-LowColorLevel=0"],  # switches to 32bpp mid-session
+                 ["-AutoSelect=0", "-PreferredEncoding=ZRLE", "-FullColor=0", "-LowColorLevel=2"],
+                 ["-AutoSelect=0", "-PreferredEncoding=Hextile"]]
+        proxy = self.tracking_proxy(self.server.target, {"track": True})
+        for index, args in enumerate(cases):
+            with self.subTest(args=" ".join(args)):
+                desk = self.desk(proxy.port(), *args)
+                typed = 0
+                for colour in ("#ff0000", "#0000ff"):
+                    set_root_colour(self.server.display, colour)
+                    desk.wait_showing(colour)
+                    line = marker("x11vnc")
+                    desk.type(line + "\n")
+                    self.typed.wait_for(line)
+                    typed += len(line) + 1
+                desk.stop()
+                disconnect = self.disconnects(index + 1)[index]
+                self.assert_followed(proxy, disconnect, min_updates=2)
+                self.assertGreaterEqual(self.counter(disconnect, "key_events"), 2 * typed)
+
+    def test_net_vnc_session_is_followed(self):
+        proxy = self.tracking_proxy(self.server.target, {"track": True})
+        display = self.server.display
+        result = run_perl_viewer(proxy.port(), "--until-idle", "300",
+                                 "--run", f"DISPLAY={display} xsetroot -solid red",
+                                 "--run", f"DISPLAY={display} xsetroot -solid green")
+        self.assertTrue(result.ok, result)
+        (disconnect,) = self.disconnects(1)
+        self.assert_followed(proxy, disconnect, min_updates=result.int("updates"))
+
+
+class TrackingWithQemu(TrackingTest):
+    """QEMU's own VNC server (its encoders, its pixel format conversion, its
+    LED state and extended key events) showing SeaBIOS."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        tmp = tempfile.TemporaryDirectory(prefix="vhm-it-track-qemu-")
+        cls.addClassCleanup(tmp.cleanup)
+        cls.server = QemuVnc(Path(tmp.name))
+        cls.addClassCleanup(cls.server.stop)
+        cls.server.start()
+
+    def setUp(self):
+        super().setUp()
+        if self.server.proc is None or self.server.proc.poll() is not None:
+            self.fail("shared QEMU is not running")
+        self.addCleanup(self.dump_server_log_on_failure, self.server.log_path)
+
+    def test_tiger_viewer_session_is_followed(self):
+        cases = [["-FullColor=0", "-LowColorLevel=0"],
+                 ["-AutoSelect=0", "-PreferredEncoding=ZRLE", "-FullColor=0", "-LowColorLevel=1"],
+                 ["-AutoSelect=0", "-PreferredEncoding=Hextile"]]
+        proxy = self.tracking_proxy(self.server.target, {"track": True})
+        for index, args in enumerate(cases):
+            with self.subTest(args=" ".join(args)):
+                desk = self.desk(proxy.port(), *args)
+                desk.type("vhm 1\n")
+                desk.move_mouse(100, 100)
+                desk.stop()
+                disconnect = self.disconnects(index + 1)[index]
+                self.assert_followed(proxy, disconnect)
+                self.assertGreaterEqual(self.counter(disconnect, "key_events"), 12)
+                self.assertEqual(disconnect["desktop_name"], self.server.desktop)
+
+    def test_net_vnc_session_is_followed(self):
+        proxy = self.tracking_proxy(self.server.target, {"track": True})
+        result = run_perl_viewer(proxy.port(), "--hold", "1")
+        self.assertTrue(result.ok, result)
+        self.assertEqual(result.values.get("captured"), "720x400", result)
+        (disconnect,) = self.disconnects(1)
+        self.assert_followed(proxy, disconnect)
+
+
+if __name__ == "__main__":
+    unittest.main()
