@@ -755,3 +755,45 @@ TEST_CASE("message tracker: an unknown viewer message when SetEncodings is only 
 }
 
 }  // namespace vhm::rfb::test::message_tracker_test
+
+namespace vhm::rfb::test::message_tracker_test {
+
+// A provide held for max_bytes whose zlib stream ends inside its text: the
+// text's size is known from its block header, but a reader that inflates the
+// text to log it (keep_clipboard_text) sees the error and no text. The size
+// limit must not depend on logging: it is dropped either way (fail closed,
+// commit d812f78).
+TEST_CASE("message tracker: max_bytes drops a held provide cut inside its text, logged or not") {
+  const Bytes block = cat(filled(380, 't'), u8(0));
+  uLongf size = compressBound(static_cast<uLong>(block.size() + 4));
+  Bytes z(size);
+  const Bytes raw = cat(u32(static_cast<std::uint32_t>(block.size())), block);
+  REQUIRE(compress2(z.data(), &size, raw.data(), static_cast<uLong>(raw.size()), 0) == Z_OK);  // stored
+  z.resize(2 + 5 + 4 + 40);  // zlib header, stored block header, the size, 40 bytes of text
+  for (const auto direction : {to_server, to_viewer}) {
+    const bool viewer = direction == to_server;
+    const std::uint8_t type = viewer ? 6 : 3;
+    const Bytes cut = cut_extended(type, ec::provide | ec::text, z);
+    const Bytes before = viewer ? v_update_request() : bell;
+    for (const std::uint64_t keep : {std::uint64_t{0}, std::uint64_t{4096}}) {
+      INFO((viewer ? "viewer" : "server") << ", keep " << keep);
+      Setup setup;
+      setup.policy.follow_viewer = true;
+      setup.policy.follow_server = !viewer;
+      setup.policy.strip_unknown_encodings = false;
+      setup.policy.clipboard_max_bytes = 64;
+      setup.policy.viewer_to_server = setup.policy.server_to_viewer = ClipboardRuleAction::log;
+      setup.policy.keep_clipboard_text = keep;
+      Transcript script;
+      script.add(direction, cat(before, cut, before));
+      const auto t = track_every_way(setup, script);
+      CHECK((viewer ? t.to_server : t.to_viewer) == cat(before, before));
+      CHECK(t.counters[3] + t.counters[4] == 0);
+      CHECK(t.notes == (keep == 0 ? Strings{std::string("clipboard from ") + (viewer ? "viewer" : "server") +
+                                            " 380 bytes dropped (over max_bytes)"}
+                                  : Strings{}));  // the logging reader saw no text
+    }
+  }
+}
+
+}  // namespace vhm::rfb::test::message_tracker_test
