@@ -17,6 +17,7 @@ something later, and a positive control in the same test.
 import random
 import re
 import stat
+import struct
 import sys
 import subprocess
 import tempfile
@@ -29,7 +30,7 @@ from tracking_support import (COUNTERS, TRACKING_FIELDS, ClipboardOwner, QemuVnc
                               pointer_location, read_clipboard, set_root_colour,
                               tracking_config, x11)
 from vhm_harness import (EVENT_KINDS, IntegrationTest, Proxy, ViewerResult, Xvnc,
-                         read_records, record_hooks, session_records, viewer_command,
+                         client_handshake_none, read_records, record_hooks, session_records, viewer_command,
                          wait_records, wait_session_done, wait_until)
 
 DESK = "vhm-it tracking desk"
@@ -428,6 +429,35 @@ class TrackingWithXvnc(TrackingTest):
         (disconnect,) = self.disconnects(1)
         self.assert_followed(proxy, disconnect)
 
+    def test_clipboard_max_bytes_drops_longer_texts_both_ways(self):
+        """Extended clipboard (TigerVNC on both ends): the text's size is inside
+        the provide's zlib stream; one over max_bytes is dropped and the log
+        says so with its size, one within it passes."""
+        proxy = self.tracking_proxy(self.xvnc.target, {"clipboard": {"max_bytes": 40}})
+        desk = self.desk(proxy.port())
+        short, long_ = marker("srv-short"), marker("srv-long") + "-" + "x" * 40
+        self.server_clipboard(short)
+        self.assert_arrives(desk.display, short, "the short server clipboard at the viewer")
+        self.server_clipboard(long_)
+        proxy.log().wait_for(rf"clipboard server_to_viewer dropped \({len(long_)} bytes\): "
+                             r"over max_bytes")
+        self.assertNotEqual(read_clipboard(desk.display, 1000), long_)
+        too_long = marker("vwr-long") + "-" + "y" * 40
+        self.viewer_clipboard(desk, too_long)
+        self.assertNotEqual(read_clipboard(self.xvnc.display, 1000), too_long)
+        proxy.log().wait_for(rf"clipboard viewer_to_server dropped \({len(too_long)} bytes\): "
+                             r"over max_bytes")
+        fits = marker("vwr-short")
+        self.viewer_clipboard(desk, fits)
+        self.assert_arrives(self.xvnc.display, fits, "the short viewer clipboard at the server")
+        desk.stop()
+        (disconnect,) = self.disconnects(1)
+        self.assert_followed(proxy, disconnect)
+        self.assertGreaterEqual(self.counter(disconnect, "clipboard_out"), len(short))
+        self.assertLess(self.counter(disconnect, "clipboard_out"), len(long_))
+        self.assertGreaterEqual(self.counter(disconnect, "clipboard_in"), len(fits))
+        self.assertLess(self.counter(disconnect, "clipboard_in"), len(too_long))
+
     def test_clipboard_log_passes_the_text_records_it_in_0600_files_never_in_the_log(self):
         clips = self.tmp / "clips"
         clips.mkdir()
@@ -611,10 +641,51 @@ class TrackingWithX11vnc(TrackingTest):
                     desk.type(line + "\n")
                     self.typed.wait_for(line)
                     typed += len(line) + 1
+                if "-AutoSelect=0" not in args:
+                    desk.log.wait_for(r"full colou?r is now enabled")
                 desk.stop()
                 disconnect = self.disconnects(index + 1)[index]
                 self.assert_followed(proxy, disconnect, min_updates=2)
                 self.assertGreaterEqual(self.counter(disconnect, "key_events"), 2 * typed)
+
+    def test_classic_cut_text_deny_logs_the_drop_and_log_keeps_latin1_as_utf8(self):
+        """A raw viewer (security None) sends a classic ClientCutText, Latin-1
+        with an e-acute: `deny` drops it and the log says so with its size
+        (never the text); `log` passes it, the event counts its bytes as sent
+        and its 0600 file holds the text in UTF-8."""
+        clips = self.tmp / "clips"
+        proxy = self.tracking_proxy(self.server.target, listeners=[
+            {"listen": "127.0.0.1:0", "target": self.server.target,
+             "session": {"clipboard": "deny"}},
+            {"listen": "127.0.0.1:0", "target": self.server.target,
+             "session": {"clipboard": "log", "clipboard_content": "file",
+                         "clipboard_dir": str(clips)}}])
+        text = marker("plain-cut") + "-caf\u00e9"
+        data = text.encode("latin-1")
+
+        def send_cut_text(port: int):
+            sock = self.client(port)
+            client_handshake_none(sock)
+            sock.sendall(struct.pack(">B3xI", 6, len(data)) + data)
+            return sock
+        denied = send_cut_text(proxy.port(0))
+        proxy.log().wait_for(rf"clipboard viewer_to_server dropped \({len(data)} bytes\): denied")
+        logged = send_cut_text(proxy.port(1))
+        (event,) = self.wait_event("clipboard", where=lambda r: r["direction"] == "viewer_to_server")
+        denied.close()
+        logged.close()
+        self.assertEqual(self.counter(event, "clipboard_bytes"), len(data))
+        path = Path(event["clipboard_path"])
+        self.assertEqual(stat.S_IMODE(path.stat().st_mode), 0o600, str(path))
+        self.assertEqual(path.read_bytes(), text.encode("utf-8"))
+        (deny_end,) = self.disconnects(1, proxy.port(0))
+        (log_end,) = self.disconnects(1, proxy.port(1))
+        self.assertEqual(self.counter(deny_end, "clipboard_in"), 0)
+        self.assertEqual(self.counter(log_end, "clipboard_in"), len(data))
+        for end in (deny_end, log_end):
+            self.assert_followed(proxy, end, min_updates=0)
+        proxy.stop()
+        self.assertNotIn(text[:-5], proxy.log().text(), "clipboard text in the proxy's log")
 
     def test_net_vnc_session_is_followed(self):
         proxy = self.tracking_proxy(self.server.target, {"track": True})
@@ -656,6 +727,8 @@ class TrackingWithQemu(TrackingTest):
                 desk = self.desk(proxy.port(), *args)
                 desk.type("vhm 1\n")
                 desk.move_mouse(100, 100)
+                if "-AutoSelect=0" not in args:
+                    desk.log.wait_for(r"full colou?r is now enabled")
                 desk.stop()
                 disconnect = self.disconnects(index + 1)[index]
                 self.assert_followed(proxy, disconnect)

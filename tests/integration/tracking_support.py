@@ -80,9 +80,14 @@ def pointer_location(display: str) -> tuple[int, int]:
 
 def read_clipboard(display: str, timeout_ms: int = 500) -> str:
     """The CLIPBOARD selection's text on `display` ("" when nobody owns it or
-    the owner does not answer within timeout_ms)."""
-    return x11(display, "xsel", "--clipboard", "--output", "--selectionTimeout",
-               str(timeout_ms), check=False, timeout=timeout_ms / 1000 + DEFAULT_WAIT)
+    the owner does not answer within timeout_ms: xsel's own timeout does not
+    cover an owner that never answers, Xvnc waiting for a viewer's text that
+    the proxy dropped, so the process is ended then)."""
+    try:
+        return x11(display, "xsel", "--clipboard", "--output", "--selectionTimeout",
+                   str(timeout_ms), check=False, timeout=timeout_ms / 1000 + 1)
+    except subprocess.TimeoutExpired:
+        return ""
 
 
 class ClipboardOwner:
