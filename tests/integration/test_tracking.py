@@ -12,14 +12,19 @@ updates; clipboard rules per direction (allow, deny, log with 0600 files,
 the text never in the log); the idle and max_duration closes; and the
 resize, desktop_name and screen_change events. Negative checks ("did not
 arrive") always follow a barrier that proves the same path delivered
-something later, and a positive control in the same test.
+something later (or the proxy's own log line saying it dropped it), next to
+a positive control (the other direction in the same session, the same
+typing through a listener without the rule, or the `allow` test).
+
+No fixed sleeps for synchronisation: the few sleeps pace a typist or give
+an event that must not come the time in which it would have come.
 """
 import random
 import re
 import stat
 import struct
-import sys
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -30,8 +35,8 @@ from tracking_support import (COUNTERS, TRACKING_FIELDS, ClipboardOwner, QemuVnc
                               pointer_location, read_clipboard, set_root_colour,
                               tracking_config, x11)
 from vhm_harness import (EVENT_KINDS, IntegrationTest, Proxy, ViewerResult, Xvnc,
-                         client_handshake_none, read_records, record_hooks, session_records, viewer_command,
-                         wait_records, wait_session_done, wait_until)
+                         client_handshake_none, read_records, record_hooks, session_records,
+                         viewer_command, wait_records, wait_session_done, wait_until)
 
 DESK = "vhm-it tracking desk"
 # Event kinds whose hooks do not turn tracking on by themselves (a hook on
@@ -671,7 +676,8 @@ class TrackingWithX11vnc(TrackingTest):
         denied = send_cut_text(proxy.port(0))
         proxy.log().wait_for(rf"clipboard viewer_to_server dropped \({len(data)} bytes\): denied")
         logged = send_cut_text(proxy.port(1))
-        (event,) = self.wait_event("clipboard", where=lambda r: r["direction"] == "viewer_to_server")
+        (event,) = self.wait_event("clipboard",
+                                   where=lambda r: r["direction"] == "viewer_to_server")
         denied.close()
         logged.close()
         self.assertEqual(self.counter(event, "clipboard_bytes"), len(data))
