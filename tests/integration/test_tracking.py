@@ -10,7 +10,8 @@ log never says `opaque`, disconnect says `tracking=on` with its counters);
 view-only drops input (config or gate hook) while the screen still
 updates; clipboard rules per direction (allow, deny, log with 0600 files,
 the text never in the log); the idle and max_duration closes; and the
-resize, desktop_name and screen_change events. Negative checks ("did not
+resize, desktop_name and screen_change events; and behind VeNCrypt (not
+terminated) a rule that needs the stream fails closed. Negative checks ("did not
 arrive") always follow a barrier that proves the same path delivered
 something later (or the proxy's own log line saying it dropped it), next to
 a positive control (the other direction in the same session, the same
@@ -34,7 +35,8 @@ from tracking_support import (COUNTERS, TRACKING_FIELDS, ClipboardOwner, QemuVnc
                               TigerDesk, TypedFile, X11vnc, opaque_lines, parse_timestamp,
                               pointer_location, read_clipboard, set_root_colour,
                               tracking_config, x11)
-from vhm_harness import (EVENT_KINDS, IntegrationTest, Proxy, ViewerResult, Xvnc,
+from vencrypt_support import XvncServer, password_file
+from vhm_harness import (EVENT_KINDS, VNC_PASSWORD, IntegrationTest, Proxy, ViewerResult, Xvnc,
                          client_handshake_none, read_records, record_hooks, session_records,
                          viewer_command, wait_records, wait_session_done, wait_until)
 
@@ -603,6 +605,43 @@ class TrackingWithXvnc(TrackingTest):
         desk.stop()
         (disconnect,) = self.disconnects(1)
         self.assert_followed(proxy, disconnect, min_updates=8)
+
+
+class TrackingBehindVeNCrypt(TrackingTest):
+    """TigerVNC's defaults: Xvnc with only -rfbauth offers VeNCrypt and the
+    viewer picks TLSVnc, which a `vencrypt: pass` listener cannot see into."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        tmp = tempfile.TemporaryDirectory(prefix="vhm-it-track-tls-")
+        cls.addClassCleanup(tmp.cleanup)
+        cls.password_file = password_file(Path(tmp.name), VNC_PASSWORD, "passwd")
+        cls.server = XvncServer(Path(tmp.name), ["-rfbauth", str(cls.password_file)])
+        cls.addClassCleanup(cls.server.stop)
+        cls.server.start()
+
+    def test_rules_that_need_the_stream_fail_closed_and_track_goes_on_untracked(self):
+        target = self.server.target
+        proxy = self.tracking_proxy(target, listeners=[
+            {"listen": "127.0.0.1:0", "target": target, "session": {"track": True}},
+            {"listen": "127.0.0.1:0", "target": target, "session": {"view_only": True}}])
+        desk = self.desk(proxy.port(0))
+        desk.log.wait_for(r"Choosing security type TLSVnc")
+        set_root_colour(f":{self.server.port - 5900}", "#00ff00")
+        desk.wait_showing("#00ff00")
+        desk.stop()
+        (untracked,) = self.disconnects(1, proxy.port(0))
+        self.assertEqual(untracked["reason"], "client_closed")
+        self.assertRegex(untracked["tracking"], r"^opaque: .*VeNCrypt")
+        self.assertEqual({f: untracked[f] for f in COUNTERS}, {f: "" for f in COUNTERS})
+
+        refused = TigerDesk(self.tmp, proxy.port(1), ["-passwd", str(self.password_file)])
+        self.addCleanup(refused.stop)
+        (closed,) = self.disconnects(1, proxy.port(1))
+        self.assertEqual(closed["reason"], "protocol_error", "a view-only rule was skipped")
+        self.assertRegex(closed["tracking"], r"^opaque: .*VeNCrypt")
+        wait_until(lambda: not refused.alive(), what="the view-only viewer to be closed")
 
 
 # --------------------------------------------------------------------------
