@@ -32,7 +32,7 @@ import unittest
 from pathlib import Path
 
 from tracking_support import (COUNTERS, TRACKING_FIELDS, ClipboardOwner, QemuVnc,
-                              TigerDesk, TypedFile, X11vnc, opaque_lines, parse_timestamp,
+                              RawViewer, TigerDesk, TypedFile, X11vnc, opaque_lines, parse_timestamp,
                               pointer_location, read_clipboard, set_root_colour,
                               tracking_config, x11)
 from vencrypt_support import XvncServer, password_file
@@ -731,6 +731,38 @@ class TrackingWithX11vnc(TrackingTest):
             self.assert_followed(proxy, end, min_updates=0)
         proxy.stop()
         self.assertNotIn(text[:-5], proxy.log().text(), "clipboard text in the proxy's log")
+
+    def test_raw_viewer_switching_pixel_formats_between_updates_stays_in_sync(self):
+        """Raw pixels in the server's own format (x11vnc on a 24-bit Xvfb:
+        32bpp; on a 16-bit one: RGB565), then the other of the two, then
+        RGB332: the tracker must frame each update by ServerInit's format
+        until the viewer asks for another, then by that one; it counts
+        exactly the updates the viewer read."""
+        rgb565 = RawViewer.pixel_format(16, 16, (31, 11), (63, 5), (31, 0))
+        rgb888 = RawViewer.pixel_format(32, 24, (255, 16), (255, 8), (255, 0))
+        rgb332 = RawViewer.pixel_format(8, 8, (7, 5), (7, 2), (3, 0))
+        shallow = X11vnc(self.tmp, depth=16)
+        self.addCleanup(shallow.stop)
+        shallow.start()
+        for server, own, other in [(self.server, 4, rgb565), (shallow, 2, rgb888)]:
+            with self.subTest(server_bytes_per_pixel=own):
+                self.events_file.unlink(missing_ok=True)
+                proxy = self.tracking_proxy(server.target, {"track": True})
+                viewer = RawViewer(self.client(proxy.port()))
+                self.assertEqual(viewer.bytes_per_pixel, own, "the Xvfb's depth")
+                viewer.set_encodings(0)
+                for index, pixel_format in enumerate([None, other, rgb332]):
+                    if pixel_format is not None:
+                        viewer.set_pixel_format(pixel_format)
+                    set_root_colour(server.display, COLOURS[index])
+                    viewer.request_update(incremental=False)
+                    rects = viewer.read_update()
+                    self.assertEqual(sum(w * h for _, _, w, h in rects), 800 * 600, rects)
+                viewer.sock.close()
+                (disconnect,) = self.disconnects(1)
+                self.assertEqual(self.counter(disconnect, "updates"), viewer.updates)
+                self.assert_followed(proxy, disconnect, min_updates=3)
+                proxy.stop()
 
     def test_net_vnc_session_is_followed(self):
         proxy = self.tracking_proxy(self.server.target, {"track": True})

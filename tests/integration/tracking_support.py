@@ -15,6 +15,7 @@ import os
 import random
 import re
 import socket
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -233,9 +234,10 @@ class ServerDisplay(VirtualDisplay):
     """An Xvfb for a server to show (x11vnc's desktop), smaller than the
     viewer's screen so that the viewer's window needs no scrollbars."""
 
-    def __init__(self, geometry: str = "800x600"):
+    def __init__(self, geometry: str = "800x600", depth: int = 24):
         super().__init__()
         self.geometry = geometry
+        self.depth = depth
 
     def start(self) -> "ServerDisplay":
         candidates = list(range(250, 300))
@@ -244,7 +246,8 @@ class ServerDisplay(VirtualDisplay):
             if not display_is_free(number):
                 continue
             self.proc = subprocess.Popen([XVFB, f":{number}", "-nolisten", "tcp", "-screen", "0",
-                                          f"{self.geometry}x24"], stdin=subprocess.DEVNULL,
+                                          f"{self.geometry}x{self.depth}"],
+                                         stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          start_new_session=True)
             socket_path = f"/tmp/.X11-unix/X{number}"
@@ -257,11 +260,13 @@ class ServerDisplay(VirtualDisplay):
 
 
 class X11vnc:
-    """x11vnc serving an 800x600 Xvfb of its own on 127.0.0.1 (security None)."""
+    """x11vnc serving an 800x600 Xvfb of its own on 127.0.0.1 (security None);
+    its pixel format is the Xvfb's (depth 24: 32bpp, depth 16: RGB565)."""
 
-    def __init__(self, workdir: Path, desktop: str = "vhm x11vnc desk"):
+    def __init__(self, workdir: Path, desktop: str = "vhm x11vnc desk", depth: int = 24):
         self.workdir = Path(workdir)
         self.desktop = desktop
+        self.depth = depth
         self.screen: ServerDisplay | None = None
         self.proc: subprocess.Popen | None = None
         self.log: OutputCollector | None = None
@@ -276,7 +281,7 @@ class X11vnc:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> "X11vnc":
-        self.screen = ServerDisplay().start()
+        self.screen = ServerDisplay(depth=self.depth).start()
         self.port = closed_port()
         self.proc = subprocess.Popen(
             [X11VNC, "-display", self.display, "-rfbport", str(self.port), "-localhost",
@@ -351,6 +356,76 @@ class QemuVnc:
         self.proc = None
 
 
+class RawViewer:
+    """A minimal RFB viewer on a socket (security None, Raw encoding only)
+    that changes its pixel format between updates, the classic way: only
+    while no update request is outstanding, so every update after a
+    SetPixelFormat uses the new format. Frames each FramebufferUpdate by the
+    format in force and raises on anything it cannot frame."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.sock.settimeout(DEFAULT_WAIT)
+        if not recv_exact(sock, 12).startswith(b"RFB "):
+            raise AssertionError("not an RFB greeting")
+        sock.sendall(b"RFB 003.008\n")
+        types = recv_exact(sock, recv_exact(sock, 1)[0])
+        if 1 not in types:
+            raise AssertionError(f"security None not offered: {list(types)}")
+        sock.sendall(b"\x01")
+        if recv_exact(sock, 4) != b"\x00\x00\x00\x00":
+            raise AssertionError("security None failed")
+        sock.sendall(b"\x01")  # ClientInit, shared
+        self.width, self.height = struct.unpack(">HH", recv_exact(sock, 4))
+        self.server_pixel_format = recv_exact(sock, 16)
+        self.name = recv_exact(sock, struct.unpack(">I", recv_exact(sock, 4))[0])
+        self.bytes_per_pixel = self.server_pixel_format[0] // 8  # until set_pixel_format()
+        self.updates = 0
+
+    @staticmethod
+    def pixel_format(bpp: int, depth: int, red: tuple[int, int], green: tuple[int, int],
+                     blue: tuple[int, int]) -> bytes:
+        """(max, shift) per channel; true colour, little-endian."""
+        return struct.pack(">BBBBHHHBBB3x", bpp, depth, 0, 1, red[0], green[0], blue[0],
+                           red[1], green[1], blue[1])
+
+    def set_pixel_format(self, pixel_format: bytes):
+        self.sock.sendall(b"\x00\x00\x00\x00" + pixel_format)
+        self.bytes_per_pixel = pixel_format[0] // 8
+
+    def set_encodings(self, *encodings: int):
+        self.sock.sendall(struct.pack(f">BxH{len(encodings)}i", 2, len(encodings), *encodings))
+
+    def request_update(self, incremental: bool = False):
+        self.sock.sendall(struct.pack(">BBHHHH", 3, int(incremental), 0, 0,
+                                      self.width, self.height))
+
+    def read_update(self) -> list[tuple[int, int, int, int]]:
+        """Skips other server messages until a FramebufferUpdate; returns its
+        rectangles (x, y, w, h), each Raw."""
+        while True:
+            kind = recv_exact(self.sock, 1)[0]
+            if kind == 0:
+                break
+            if kind == 2:  # Bell
+                continue
+            if kind == 3:  # ServerCutText
+                (length,) = struct.unpack(">3xI", recv_exact(self.sock, 7))
+                recv_exact(self.sock, length)
+                continue
+            raise AssertionError(f"server message type {kind}: not expected by RawViewer")
+        (count,) = struct.unpack(">xH", recv_exact(self.sock, 3))
+        rects = []
+        for _ in range(count):
+            x, y, w, h, encoding = struct.unpack(">HHHHi", recv_exact(self.sock, 12))
+            if encoding != 0:
+                raise AssertionError(f"rectangle encoding {encoding}, asked for Raw only")
+            recv_exact(self.sock, w * h * self.bytes_per_pixel)
+            rects.append((x, y, w, h))
+        self.updates += 1
+        return rects
+
+
 def opaque_lines(text: str) -> list[str]:
     """Log lines saying the tracker lost sync (it calls that `opaque`)."""
     return [line for line in text.splitlines() if re.search(r"opaque", line, re.IGNORECASE)]
@@ -358,5 +433,5 @@ def opaque_lines(text: str) -> list[str]:
 
 __all__ = ["TRACKING_KINDS", "TRACKING_FIELDS", "COUNTERS", "tracking_config",
            "parse_timestamp", "x11", "set_root_colour", "pointer_location", "read_clipboard",
-           "ClipboardOwner", "TypedFile", "TigerDesk", "X11vnc", "QemuVnc", "opaque_lines",
-           "display_is_free"]
+           "ClipboardOwner", "TypedFile", "TigerDesk", "ServerDisplay", "X11vnc", "QemuVnc",
+           "RawViewer", "opaque_lines", "display_is_free"]
