@@ -367,7 +367,8 @@ struct MessageTracker::Impl final : ServerMessageFramer::Sink {
     const bool data = kind == Kind::plain || kind == Kind::provide || kind == Kind::notify || kind == Kind::other;
     if (rule_for(direction) == ClipboardRuleAction::deny && data) {
       cur.drop_why = "denied";
-    } else if (policy.clipboard_max_bytes && cur.cut->payload_length() > *policy.clipboard_max_bytes) {
+    } else if (policy.clipboard_max_bytes && (kind == Kind::plain || kind == Kind::provide) &&
+               cur.cut->payload_length() > *policy.clipboard_max_bytes) {  // caps, requests: no text to limit
       cur.drop_why = "over max_bytes";
     } else if (policy.clipboard_max_bytes && kind == Kind::provide) {
       cur.disposition = Disposition::hold;  // its text's size is inside the zlib stream
