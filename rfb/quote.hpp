@@ -1,6 +1,6 @@
 #pragma once
 // Peer bytes quoted inside our own error messages ("server sent an invalid
-// version string \"HTTP/1.1 400\""). rfb/ depends on nothing, so it carries
+// version string \"HTTP/1.1 400\""). rfb/ depends on no module of ours (only zlib), so it carries
 // this small escaper instead of using util/.
 #include <cstdint>
 #include <span>
