@@ -31,8 +31,9 @@ import time
 import unittest
 from pathlib import Path
 
-from tracking_support import (COUNTERS, TRACKING_FIELDS, ClipboardOwner, QemuVnc,
-                              RawViewer, TigerDesk, TypedFile, X11vnc, opaque_lines, parse_timestamp,
+from recording_support import random_xbm
+from tracking_support import (COUNTERS, TRACKING_FIELDS, ClipboardOwner, DrainingViewer,
+                              QemuVnc, RawViewer, TigerDesk, TypedFile, X11vnc, opaque_lines, parse_timestamp,
                               pointer_location, read_clipboard, set_root_colour,
                               tracking_config, x11)
 from vencrypt_support import XvncServer, password_file
@@ -763,6 +764,43 @@ class TrackingWithX11vnc(TrackingTest):
                 self.assertEqual(self.counter(disconnect, "updates"), viewer.updates)
                 self.assert_followed(proxy, disconnect, min_updates=3)
                 proxy.stop()
+
+    def test_unusual_pixel_formats_with_every_encoding_stay_in_sync(self):
+        """Formats TigerVNC's viewer never asks for (colour in the top bytes,
+        BGR, big-endian, depth 32, RGB555), each for one session that goes
+        through every encoding x11vnc has (SetEncodings again before each
+        request) while the screen changes: the tracker follows them all."""
+        formats = {
+            "rgb888 in the top bytes": RawViewer.pixel_format(32, 24, (255, 24), (255, 16),
+                                                               (255, 8)),
+            "bgr888": RawViewer.pixel_format(32, 24, (255, 0), (255, 8), (255, 16)),
+            "rgb888 big-endian": (lambda f: f[:2] + b"\x01" + f[3:])(
+                RawViewer.pixel_format(32, 24, (255, 16), (255, 8), (255, 0))),
+            "depth 32": RawViewer.pixel_format(32, 32, (255, 16), (255, 8), (255, 0)),
+            "rgb555": RawViewer.pixel_format(16, 15, (31, 10), (31, 5), (31, 0)),
+        }
+        tight = [7, -32 + 6, -256 + 2]  # Tight, JPEG quality 6, compression level 2
+        encodings = [tight, [7, -256 + 9], [16], [17, 16], [5], [2], [4], [6], [1, 0], [0],
+                     [16, -239, -240, -314, -223, -308, -307]]  # ZRLE + cursor, size, name
+        bitmap = random_xbm(self.tmp / "noise.xbm", seed=11)
+        screen_changes = [
+            lambda: set_root_colour(self.server.display, "#336699"),
+            lambda: x11(self.server.display, "xsetroot", "-bitmap", str(bitmap),
+                        "-fg", "red", "-bg", "#102030"),
+            lambda: self.typed.type_locally(marker("drain") + "\n")]
+        proxy = self.tracking_proxy(self.server.target, {"track": True})
+        for index, (name, pixel_format) in enumerate(formats.items()):
+            with self.subTest(pixel_format=name):
+                viewer = DrainingViewer(self.client(proxy.port()))
+                viewer.set_pixel_format(pixel_format)
+                for step, encoding_list in enumerate(encodings):
+                    viewer.set_encodings(*encoding_list)
+                    viewer.request_and_wait(screen_changes[step % len(screen_changes)])
+                viewer.wait_quiet()
+                viewer.close()
+                disconnect = self.disconnects(index + 1)[index]
+                # x11vnc may answer requests that queued up with one update.
+                self.assert_followed(proxy, disconnect, min_updates=len(encodings) // 2)
 
     def test_net_vnc_session_is_followed(self):
         proxy = self.tracking_proxy(self.server.target, {"track": True})

@@ -17,6 +17,7 @@ import re
 import socket
 import struct
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -426,6 +427,59 @@ class RawViewer:
         return rects
 
 
+class DrainingViewer(RawViewer):
+    """A RawViewer that does not frame what the server sends: a thread reads
+    and counts the bytes. For asking for any pixel format and encodings (the
+    proxy's tracker is what frames them); the pixel format is set once,
+    before the first update request, as viewers do."""
+
+    def __init__(self, sock: socket.socket):
+        super().__init__(sock)
+        self.received = 0
+        self._stop = False
+        self._thread = threading.Thread(target=self._drain, daemon=True, name="drain")
+        self._thread.start()
+
+    def _drain(self):
+        self.sock.settimeout(0.1)
+        while not self._stop:
+            try:
+                data = self.sock.recv(1 << 16)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            self.received += len(data)
+
+    def request_and_wait(self, action=None):
+        """Asks for the whole screen, runs `action` (a screen change), and
+        waits until bytes arrive (the update began: later messages are framed
+        after it)."""
+        before = self.received
+        self.request_update(incremental=False)
+        if action is not None:
+            action()
+        wait_until(lambda: self.received > before, what="the server to answer an update request")
+
+    def wait_quiet(self, quiet: float = 0.3, timeout: float = DEFAULT_WAIT):
+        """Until nothing arrived for `quiet` seconds: every update asked for is in."""
+        last = (self.received, time.monotonic())
+
+        def settled():
+            nonlocal last
+            if self.received != last[0]:
+                last = (self.received, time.monotonic())
+            return time.monotonic() - last[1] >= quiet
+        wait_until(settled, timeout=timeout, what="the server to send nothing more")
+
+    def close(self):
+        self._stop = True
+        self._thread.join(5)
+        self.sock.close()
+
+
 def opaque_lines(text: str) -> list[str]:
     """Log lines saying the tracker lost sync (it calls that `opaque`)."""
     return [line for line in text.splitlines() if re.search(r"opaque", line, re.IGNORECASE)]
@@ -434,4 +488,4 @@ def opaque_lines(text: str) -> list[str]:
 __all__ = ["TRACKING_KINDS", "TRACKING_FIELDS", "COUNTERS", "tracking_config",
            "parse_timestamp", "x11", "set_root_colour", "pointer_location", "read_clipboard",
            "ClipboardOwner", "TypedFile", "TigerDesk", "ServerDisplay", "X11vnc", "QemuVnc",
-           "RawViewer", "opaque_lines", "display_is_free"]
+           "RawViewer", "DrainingViewer", "opaque_lines", "display_is_free"]
