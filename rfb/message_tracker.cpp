@@ -115,19 +115,23 @@ struct MessageTracker::Impl final : ServerMessageFramer::Sink {
     if (policy.follow_server) policy.follow_viewer = true;  // its SetPixelFormat decides the server's framing
     follow[index_of(Direction::client_to_server)] = policy.follow_viewer;
     follow[index_of(Direction::server_to_client)] = policy.follow_server;
+    // Only what may drop or rewrite bytes filters; `log` watches (the relay
+    // may then give the tracker a tee(2) copy and keep splicing).
     filters[index_of(Direction::client_to_server)] =
-        policy.view_only || policy.viewer_to_server != ClipboardRuleAction::allow || policy.clipboard_max_bytes ||
+        policy.view_only || policy.viewer_to_server == ClipboardRuleAction::deny || policy.clipboard_max_bytes ||
         (policy.follow_server && policy.strip_unknown_encodings);
     filters[index_of(Direction::server_to_client)] =
         policy.follow_server &&
-        (policy.server_to_viewer != ClipboardRuleAction::allow || policy.clipboard_max_bytes.has_value());
+        (policy.server_to_viewer == ClipboardRuleAction::deny || policy.clipboard_max_bytes.has_value());
   }
 
   // Losing this direction breaks a rule: the session must end. Stripping
   // SetEncodings filters the viewer's side but needs it only while the
   // server's is followed, and losing the viewer's ends that too.
   bool rules_need(Direction direction) const {
-    if (direction == Direction::server_to_client) return filters[index_of(direction)];
+    if (direction == Direction::server_to_client)
+      return policy.follow_server &&
+             (policy.server_to_viewer != ClipboardRuleAction::allow || policy.clipboard_max_bytes.has_value());
     return policy.view_only || policy.viewer_to_server != ClipboardRuleAction::allow ||
            policy.clipboard_max_bytes.has_value() || policy.idle_needs_viewer;
   }
@@ -403,7 +407,14 @@ struct MessageTracker::Impl final : ServerMessageFramer::Sink {
       }
       cur.held.clear();
     }
-    if (!reader.carries_text()) return;
+    if (!reader.carries_text()) {
+      // An extended clipboard announcement kept back (TigerVNC offers before
+      // it sends; under deny the text is then never asked for): no text to
+      // measure, but the drop is still worth a log line.
+      if (cur.disposition == Disposition::drop && reader.kind() == CutTextReader::Kind::notify)
+        notes->push_back(tracker_note::Clipboard{direction, 0, {}, false, true, cur.drop_why + " (an offer of clipboard data)"});
+      return;
+    }
     tracker_note::Clipboard clip;
     clip.direction = direction;
     clip.bytes = reader.text_bytes();
@@ -452,6 +463,17 @@ std::span<const std::uint8_t> MessageTracker::feed(Direction direction, std::spa
   auto out = impl_->feed(direction, bytes);
   impl_->notes = nullptr;
   return out;
+}
+
+bool MessageTracker::filtering(Direction direction) const {
+  return impl_->filters[index_of(direction)] && impl_->follow[index_of(direction)];
+}
+
+void MessageTracker::stop_following(Direction direction, const std::string& why, std::vector<TrackerNote>& notes) {
+  if (!impl_->follow[index_of(direction)]) return;
+  impl_->notes = &notes;
+  impl_->lose(direction, why);
+  impl_->notes = nullptr;
 }
 
 bool MessageTracker::following(Direction direction) const {

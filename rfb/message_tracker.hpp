@@ -90,6 +90,14 @@ class MessageTracker {
   // Whether feed() still needs to see `direction` (false: never followed, or
   // given up without harm; the relay may then splice it).
   bool following(Direction direction) const;
+  // Whether feed() may return other bytes than it was given for `direction`
+  // (a rule may drop or rewrite there). When not, the relay may splice that
+  // direction and feed the tracker a tee(2) copy instead.
+  bool filtering(Direction direction) const;
+  // The caller cannot show the tracker `direction` any more (its copy
+  // failed): as if the framer had lost it (an Opaque note, fatal when a rule
+  // needs it).
+  void stop_following(Direction direction, const std::string& why, std::vector<TrackerNote>& notes);
   const TrackerCounters& counters() const;
   // "on", or "opaque: <direction>: <why>" once a direction was given up.
   const std::string& state() const;

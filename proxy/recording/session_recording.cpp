@@ -7,6 +7,7 @@
 
 #include "proxy/recording/recorder_service.hpp"
 #include "proxy/recording/recorder_tap.hpp"
+#include "proxy/tracking/tracker_tap.hpp"
 #include "proxy/session.hpp"
 #include "record/naming.hpp"
 #include "util/iso_time.hpp"
@@ -84,6 +85,7 @@ void Session::start_recording() {
                                            client_.get_executor(), std::move(callbacks));
   recorder_ = tap.get();
   taps_.push_back(std::move(tap));
+  if (tracker_) tracker_->copies_only();  // one tap tees a direction: the recorder's pipe takes it
   recorder_->start(handshake_tail(rfb::Direction::client_to_server), handshake_tail(rfb::Direction::server_to_client));
 }
 
