@@ -465,6 +465,13 @@ std::span<const std::uint8_t> MessageTracker::feed(Direction direction, std::spa
   return out;
 }
 
+std::uint64_t MessageTracker::skippable(Direction direction) const {
+  if (direction != Direction::server_to_client || !impl_->follow[index_of(direction)] ||
+      impl_->filters[index_of(direction)])
+    return 0;
+  return impl_->server_framer.skippable();
+}
+
 bool MessageTracker::filtering(Direction direction) const {
   return impl_->filters[index_of(direction)] && impl_->follow[index_of(direction)];
 }

@@ -94,6 +94,10 @@ class MessageTracker {
   // (a rule may drop or rewrite there). When not, the relay may splice that
   // direction and feed the tracker a tee(2) copy instead.
   bool filtering(Direction direction) const;
+  // How many of the next bytes of `direction` feed() would only count (see
+  // ServerMessageFramer::skippable): a watched direction may be fed that
+  // many bytes of anything instead (0 when filtering or not following).
+  std::uint64_t skippable(Direction direction) const;
   // The caller cannot show the tracker `direction` any more (its copy
   // failed): as if the framer had lost it (an Opaque note, fatal when a rule
   // needs it).

@@ -690,6 +690,12 @@ void ServerMessageFramer::viewer_enable_continuous_updates(bool enable) {
   s.viewer_cu = enable;
 }
 
+std::uint64_t ServerMessageFramer::skippable() const {
+  const State& s = *state_;
+  if (!s.error.empty() || !s.in_message || s.type == server_message::server_cut_text) return 0;
+  return s.phase == State::Phase::skip || s.phase == State::Phase::hextile ? s.skip : 0;
+}
+
 bool ServerMessageFramer::failed() const { return !state_->error.empty(); }
 const std::string& ServerMessageFramer::error() const { return state_->error; }
 std::uint64_t ServerMessageFramer::offset() const { return state_->offset; }

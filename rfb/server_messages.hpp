@@ -154,6 +154,12 @@ class ServerMessageFramer {
   void viewer_set_pixel_format(const PixelFormat& format);
   void viewer_enable_continuous_updates(bool enable);
 
+  // How many of the next bytes the framer will count past without looking
+  // at them (pixel or zlib data of the rectangle in progress; never a
+  // ServerCutText's text): a caller that only watches may feed that many
+  // bytes of anything in their place (proxy/tracking/tracker_tap.cpp).
+  std::uint64_t skippable() const;
+
   bool failed() const;
   const std::string& error() const;
   std::uint64_t offset() const;  // bytes framed so far

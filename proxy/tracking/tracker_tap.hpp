@@ -26,6 +26,9 @@ class TrackerTap final : public relay::Tap {
   using NoteHandler = std::function<void(std::vector<rfb::TrackerNote>&)>;
   TrackerTap(const rfb::TrackerPolicy& policy, const rfb::PixelFormat& format, std::uint16_t width,
              std::uint16_t height, NoteHandler on_notes);
+  ~TrackerTap() override;
+  TrackerTap(const TrackerTap&) = delete;
+  TrackerTap& operator=(const TrackerTap&) = delete;
 
   std::span<const std::uint8_t> filter(rfb::Direction direction, std::span<const std::uint8_t> bytes) override;
   void on_bytes(rfb::Direction, std::span<const std::uint8_t>) override {}
@@ -46,7 +49,7 @@ class TrackerTap final : public relay::Tap {
   bool copies_only_ = false;
   std::array<std::unique_ptr<relay::Pipe>, 2> pipes_;  // per direction, made on the first tee
   std::array<bool, 2> no_pipe_{};                      // none could be had: copies
-  std::vector<std::uint8_t> teed_bytes_;
+  int null_fd_ = -1;  // /dev/null, where skippable bytes are spliced unread
 };
 
 }  // namespace vhm::proxy
