@@ -52,6 +52,7 @@ def proxy_binary() -> str:
     if not path:
         source = Path(os.environ.get("VHM_SOURCE_DIR", HERE.parent.parent))
         path = str(source / "build-it" / "app" / "vnc-hooks-manager")
+    path = os.path.abspath(path)  # the proxy starts in each test's own directory
     if not os.access(path, os.X_OK):
         raise RuntimeError(f"proxy binary not found or not executable: {path} "
                            "(set VHM_BINARY)")
