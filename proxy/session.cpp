@@ -259,7 +259,7 @@ void Session::handshake_finished() {
   handshake_done_ = true;
   handshake_bytes_in_ = bytes_in_;
   handshake_bytes_out_ = bytes_out_;
-  relay_started_ = last_input_ = std::chrono::steady_clock::now();
+  last_input_ = std::chrono::steady_clock::now();  // idleness counts from the end of the handshake
   start_tracking();   // before the parser goes: it holds the bytes past the handshake;
   start_recording();  // and before the recorder, which records what the tracker lets through
   parser_.reset();  // nothing more to parse: free its buffers for the rest of the session

@@ -210,7 +210,6 @@ class Session {
   bool view_only_ = false;                     // the listener's `session: view_only`, or a gate said so
   bool client_init_seen_ = false;
   asio::steady_timer session_timer_;
-  std::chrono::steady_clock::time_point relay_started_{};  // the handshake ended
   std::chrono::steady_clock::time_point last_input_{};
   std::chrono::steady_clock::time_point last_screen_update_{};
   bool idle_warned_ = false;

@@ -49,8 +49,7 @@ rfb::TrackerPolicy Session::tracker_policy() const {
     policy.keep_clipboard_text = rules.clipboard_max_bytes.value_or(default_kept_text);
   policy.strip_unknown_encodings = rules.unknown_encodings == conf::UnknownEncodings::strip;
   policy.idle_needs_viewer = rules.input_idle_timeout.has_value();
-  policy.follow_viewer = policy.view_only || policy.viewer_to_server != rfb::ClipboardRuleAction::allow ||
-                         policy.clipboard_max_bytes || policy.idle_needs_viewer || rules.track;
+  policy.follow_viewer = viewer_rules_apply() || policy.idle_needs_viewer || rules.track;
   policy.follow_server = policy.server_to_viewer != rfb::ClipboardRuleAction::allow || policy.clipboard_max_bytes ||
                          rules.track || !config->hooks_for(EventKind::resize).empty() ||
                          !config->hooks_for(EventKind::screen_change).empty() ||

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from recording_support import xwd_root
 from vencrypt_support import XVFB, TigerViewer, VirtualDisplay, display_is_free
-from vhm_harness import (DEFAULT_WAIT, EVENT_KINDS, FIELDS, OutputCollector, close_pipes,
+from vhm_harness import (DEFAULT_WAIT, EVENT_KINDS, FIELDS, OutputCollector, close_pipes, greets_with_rfb,
                          closed_port, kill_quietly, make_config, port_is_free, recv_exact,
                          wait_until, yaml_scalar)
 
@@ -345,12 +345,7 @@ class QemuVnc:
                            + self.log_path.read_text(errors="replace"))
 
     def _greets(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as probe:
-                probe.settimeout(2)
-                return recv_exact(probe, 12).startswith(b"RFB ")
-        except OSError:
-            return False
+        return greets_with_rfb(self.port)
 
     def stop(self):
         kill_quietly(self.proc)

@@ -15,7 +15,7 @@ import struct
 import subprocess
 from pathlib import Path
 
-from vhm_harness import (DEFAULT_WAIT, VNC_PASSWORD, XVNC, OutputCollector, close_pipes,
+from vhm_harness import (DEFAULT_WAIT, VNC_PASSWORD, XVNC, OutputCollector, close_pipes, greets_with_rfb,
                          kill_quietly, make_config, port_is_free, recv_exact, wait_until)
 
 VIEWER = "/usr/bin/xtigervncviewer"
@@ -76,12 +76,7 @@ class XvncServer:
                            + (self.log_path.read_text(errors="replace") if self.log_path else ""))
 
     def _greets(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as probe:
-                probe.settimeout(2)
-                return recv_exact(probe, 12).startswith(b"RFB ")
-        except OSError:
-            return False
+        return greets_with_rfb(self.port)
 
     def stop(self):
         kill_quietly(self.proc)

@@ -120,6 +120,16 @@ def kill_quietly(proc: subprocess.Popen | None, sig=signal.SIGTERM, grace: float
 # Xvnc
 # --------------------------------------------------------------------------
 
+def greets_with_rfb(port: int, host: str = "127.0.0.1") -> bool:
+    """A VNC server listens on `port`: it sends an RFB ProtocolVersion."""
+    try:
+        with socket.create_connection((host, port), timeout=2) as probe:
+            probe.settimeout(2)
+            return recv_exact(probe, 12).startswith(b"RFB ")
+    except OSError:
+        return False
+
+
 class Xvnc:
     """A TigerVNC Xvnc on display :N listening on 127.0.0.1:5900+N."""
 
@@ -193,12 +203,7 @@ class Xvnc:
         raise RuntimeError(f"could not start Xvnc on a free display; last log:\n{last_log}")
 
     def _greets(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as probe:
-                probe.settimeout(2)
-                return recv_exact(probe, 12).startswith(b"RFB ")
-        except OSError:
-            return False
+        return greets_with_rfb(self.port)
 
     def accepted_ports(self) -> list[int]:
         """Client ports of every connection Xvnc logged as accepted so far."""
