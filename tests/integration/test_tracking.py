@@ -38,7 +38,7 @@ from tracking_support import (COUNTERS, TRACKING_FIELDS, ClipboardOwner, Drainin
                               tracking_config, x11)
 from vencrypt_support import XvncServer, password_file
 from vhm_harness import (EVENT_KINDS, VNC_PASSWORD, IntegrationTest, Proxy, ViewerResult, Xvnc,
-                         client_handshake_none, read_records, record_hooks, session_records,
+                         client_handshake_none, read_records, recv_exact, record_hooks, session_records,
                          viewer_command, wait_records, wait_session_done, wait_until)
 
 DESK = "vhm-it tracking desk"
@@ -643,6 +643,47 @@ class TrackingBehindVeNCrypt(TrackingTest):
         self.assertEqual(closed["reason"], "protocol_error", "a view-only rule was skipped")
         self.assertRegex(closed["tracking"], r"^opaque: .*VeNCrypt")
         wait_until(lambda: not refused.alive(), what="the view-only viewer to be closed")
+
+
+class ViewerRunningAhead(TrackingTest):
+    """The rules start at ServerInit: a viewer of a view-only session that
+    sends messages after ClientInit before ServerInit came has that chunk
+    held back and the session closed; without viewer rules the same bytes
+    are relayed."""
+
+    def run_ahead(self, port: int) -> bytes:
+        """RFB 3.8, security None, then ClientInit and a KeyEvent in one
+        write; returns what came back until the proxy closed or 5 s passed."""
+        sock = self.client(port)
+        self.assertTrue(recv_exact(sock, 12).startswith(b"RFB "))
+        sock.sendall(b"RFB 003.008\n")
+        self.assertIn(1, recv_exact(sock, recv_exact(sock, 1)[0]))
+        sock.sendall(b"\x01")
+        self.assertEqual(recv_exact(sock, 4), b"\x00\x00\x00\x00")
+        sock.sendall(b"\x01" + struct.pack(">BBxxI", 4, 1, 0x61))  # ClientInit, KeyEvent 'a' down
+        sock.settimeout(5)
+        received = b""
+        try:
+            while len(received) < 24:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+        except OSError:
+            pass
+        return received
+
+    def test_a_view_only_viewer_running_ahead_of_server_init_is_closed(self):
+        xvnc = self.start_xvnc(security="None")
+        proxy = self.tracking_proxy(xvnc.target, listeners=[
+            {"listen": "127.0.0.1:0", "target": xvnc.target, "session": {"view_only": True}},
+            {"listen": "127.0.0.1:0", "target": xvnc.target, "session": {"track": True}}])
+        # Control: no viewer rule, the same bytes go on and ServerInit comes.
+        self.assertGreaterEqual(len(self.run_ahead(proxy.port(1))), 24)
+        self.run_ahead(proxy.port(0))
+        (closed,) = self.disconnects(1, proxy.port(0))
+        self.assertEqual(closed["reason"], "protocol_error", repr(closed))
+        proxy.log().wait_for(r"after ClientInit before ServerInit")
 
 
 # --------------------------------------------------------------------------
