@@ -151,7 +151,32 @@ struct RunAs {
   std::string shell;
 };
 
-enum class HookAction { command, log };
+// command: a process; log: JSON Lines to a file; webhook: an HTTP(S) request
+// (hooks/webhook/); syslog: one RFC 5424 message (hooks/syslog/).
+enum class HookAction { command, log, webhook, syslog };
+
+// `action: webhook` (docs/events-out.md). Templates are substituted per event,
+// each placeholder escaped for where it stands (hooks/webhook/webhook_request.hpp).
+struct WebhookConfig {
+  std::string url;  // template; http:// or https://, checked at load; placeholders percent-encoded
+  std::string method = "POST";
+  std::vector<std::pair<std::string, std::string>> headers;  // name, value template (control characters refused)
+  std::optional<std::string> body;  // template; nullopt: the event as a JSON object
+  bool body_is_json = false;        // placeholders in body are JSON-escaped (checked to parse at load)
+  std::filesystem::path ca_file;    // absolute; empty: the system's trust store
+  bool insecure = false;            // `insecure: true`: no certificate or host name verification
+};
+
+// `action: syslog` (docs/events-out.md).
+enum class SyslogTransport { unix_socket, udp, tcp };
+struct SyslogConfig {
+  SyslogTransport transport = SyslogTransport::unix_socket;
+  std::filesystem::path socket_path = "/dev/log";  // unix_socket
+  HostPort address;                                // udp, tcp
+  int facility = 10;                               // RFC 5424 number; 10 = authpriv
+  std::string app_name = "vnc-hooks-manager";
+  std::optional<int> severity;  // nullopt: by event (warning for auth_failure/ban/blocked, notice otherwise)
+};
 
 struct HookConfig {
   std::string name;
@@ -162,12 +187,15 @@ struct HookConfig {
   std::vector<std::string> argv;
   // action: log. File that receives one JSON object per event, appended.
   std::filesystem::path path;
+  WebhookConfig webhook;  // action: webhook
+  SyslogConfig syslog;    // action: syslog
   std::chrono::milliseconds timeout{30'000};
   std::optional<RunAs> run_as;
   bool terminate_on_next_event = false;
   int retries = 0;
-  // A gate decides whether the session may go on: exit 0 lets it, anything
-  // else (or a timeout) refuses it. Only on connect and auth_success handlers.
+  // A gate decides whether the session may go on: exit 0 (a webhook: a 2xx
+  // reply) lets it, anything else (or a timeout) refuses it. Only on connect
+  // and auth_success handlers.
   bool gate = false;
   int line = 0;
 };
@@ -178,6 +206,7 @@ struct GlobalConfig {
   std::string log_level = "info";   // trace, debug, info, warn, error, critical, off
   unsigned max_concurrent_hooks = 10;
   std::size_t hook_queue_limit = 1000;  // pending hook runs before new ones are dropped
+  unsigned max_concurrent_webhooks = 64;  // webhook requests in flight at once; the rest wait in the hook queue
   std::chrono::milliseconds kill_grace{5'000};  // SIGTERM -> SIGKILL for timed-out hooks
   std::size_t max_sessions = 4096;              // concurrent sessions over all listeners
   std::size_t hook_output_max_lines = 200;      // per hook run; the rest is counted, not logged
@@ -207,6 +236,19 @@ struct BlockingConfig {
   int line = 0;
 };
 
+// The admin HTTP listener (docs/events-out.md): Prometheus /metrics, health
+// and a JSON API with the control socket's powers. Off unless `admin:` is given.
+struct AdminConfig {
+  bool enabled = false;
+  HostPort listen{"127.0.0.1", 9810};
+  // Bearer token for the API (and for /metrics when metrics_need_token); read
+  // at load, from a file that others may not read. Empty: writes are refused.
+  std::filesystem::path token_file;
+  std::string token;
+  bool metrics_need_token = false;  // /metrics, /healthz, /readyz are open unless this is set
+  int line = 0;
+};
+
 struct Config {
   std::filesystem::path source;  // the file it came from; empty for --listen/--target mode
   GlobalConfig global;
@@ -215,6 +257,7 @@ struct Config {
   std::optional<BlockingConfig> blocking;   // nullopt: blocking is off
   std::filesystem::path control_socket;     // control: socket; absolute; empty = no control socket
   RecordingConfig recording;                // the global `recording:` section as written (listeners hold the effective ones)
+  AdminConfig admin;                        // `admin:`
 
   const std::vector<HookConfig>& hooks_for(EventKind kind) const {
     static const std::vector<HookConfig> none;

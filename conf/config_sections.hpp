@@ -40,6 +40,16 @@ std::optional<BlockingConfig> load_blocking(const std::optional<Entry>& section,
 std::filesystem::path load_control(const std::optional<Entry>& section, const std::filesystem::path& base_dir,
                                    ProblemList& problems);
 
+// The keys of one `action: webhook` / `action: syslog` handler (name, action
+// and retries are read by the caller; these read the rest and call finish()
+// is left to the caller). load_webhook.cpp, load_syslog.cpp.
+void load_webhook_hook(MapReader& map, const std::filesystem::path& base_dir, HookConfig& hook, ProblemList& problems);
+void load_syslog_hook(MapReader& map, HookConfig& hook, ProblemList& problems);
+
+// `admin:` (load_admin.cpp): disabled when the section is absent.
+AdminConfig load_admin(const std::optional<Entry>& section, const std::filesystem::path& base_dir,
+                       ProblemList& problems);
+
 // A list of CIDR blocks or bare addresses (allow/deny); each bad item is a
 // problem at its own line.
 std::vector<Cidr> load_cidr_list(const Entry& entry, ProblemList& problems);

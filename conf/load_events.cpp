@@ -10,6 +10,7 @@ constexpr std::int64_t max_retries = 1000;
 constexpr std::string_view command_only_keys[] = {"cmd", "timeout", "run_as", "terminate_on_next_event", "gate"};
 
 // A gate holds the session until it answers; only these moments can be held.
+// Command hooks and webhooks can be gates (a webhook passes with a 2xx reply).
 bool gate_allowed(EventKind kind) { return kind == EventKind::connect || kind == EventKind::auth_success; }
 
 void load_command_hook(MapReader& map, const GlobalConfig& global, HookConfig& hook, ProblemList& problems) {
@@ -78,13 +79,9 @@ std::optional<LoadedHook> load_hook(const Entry& item, EventKind kind, const Glo
   std::string action = "command";
   if (auto entry = map.take("action")) {
     if (auto text = read_string(*entry, problems)) action = *text;
-    if (action == "webhook") {
-      problems.add(entry->line, entry->key, "action: webhook is not available yet; it comes with the integrations feature");
-      map.ignore_rest();  // url, method, headers... belong to it
-      return loaded;
-    }
-    if (action != "command" && action != "log") {
-      problems.add(entry->line, entry->key, "unknown action " + quote_value(action) + " (known: command, log)");
+    if (action != "command" && action != "log" && action != "webhook" && action != "syslog") {
+      problems.add(entry->line, entry->key,
+                   "unknown action " + quote_value(action) + " (known: command, log, webhook, syslog)");
       map.ignore_rest();
       return loaded;
     }
@@ -92,6 +89,12 @@ std::optional<LoadedHook> load_hook(const Entry& item, EventKind kind, const Glo
   if (action == "log") {
     hook.action = HookAction::log;
     load_log_hook(map, base_dir, hook, problems);
+  } else if (action == "webhook") {
+    hook.action = HookAction::webhook;
+    load_webhook_hook(map, base_dir, hook, problems);
+  } else if (action == "syslog") {
+    hook.action = HookAction::syslog;
+    load_syslog_hook(map, hook, problems);
   } else {
     hook.action = HookAction::command;
     load_command_hook(map, global, hook, problems);

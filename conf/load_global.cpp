@@ -101,6 +101,9 @@ GlobalConfig load_global(const std::optional<Entry>& section, const std::filesys
     if (auto value = read_integer(*entry, problems, 1, max_limit)) global.max_concurrent_hooks = static_cast<unsigned>(*value);
   if (auto entry = map.take("hook_queue_limit"))
     if (auto value = read_integer(*entry, problems, 1, max_limit)) global.hook_queue_limit = static_cast<std::size_t>(*value);
+  if (auto entry = map.take("max_concurrent_webhooks"))
+    if (auto value = read_integer(*entry, problems, 1, max_limit))
+      global.max_concurrent_webhooks = static_cast<unsigned>(*value);
   if (auto entry = map.take("kill_grace"))
     if (auto value = read_duration(*entry, problems)) global.kill_grace = *value;
   if (auto entry = map.take("max_sessions"))

@@ -12,9 +12,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hooks/async_action.hpp"
 #include "hooks/command_line.hpp"
 #include "hooks/json_log_action.hpp"
 #include "hooks/process_runner.hpp"
+#include "hooks/syslog/syslog_action.hpp"
 #include "util/printable.hpp"
 
 extern char** environ;
@@ -44,6 +46,7 @@ struct Task {
   std::size_t index = 0;
   int attempt = 1;
   HookResult last;  // the previous attempt's result, for a retry
+  Clock::time_point started{};  // of this attempt
 };
 
 // A session's current event and the events waiting for it to finish. Exists
@@ -53,12 +56,21 @@ struct SessionQueue {
   std::deque<std::shared_ptr<EventRun>> waiting;
 };
 
-// Command hooks need a process slot; built-in actions are quick and run on
-// a thread of their own, in the same per-session order.
-enum Lane : std::size_t { process_lane = 0, action_lane = 1 };
+// Command hooks need a process slot; webhooks a slot of the network lane,
+// held while the request is in flight but without a thread; log and syslog
+// actions are quick and run on a thread of their own. All in the same
+// per-session order.
+enum Lane : std::size_t { process_lane = 0, action_lane = 1, network_lane = 2 };
+constexpr std::size_t lane_count = 3;
 
 Lane lane_of(const conf::HookConfig& hook) {
-  return hook.action == conf::HookAction::command ? process_lane : action_lane;
+  switch (hook.action) {
+    case conf::HookAction::command: return process_lane;
+    case conf::HookAction::webhook: return network_lane;
+    case conf::HookAction::log:
+    case conf::HookAction::syslog: return action_lane;
+  }
+  return action_lane;
 }
 
 struct Completion {
@@ -114,11 +126,26 @@ struct HookDispatcher::Impl {
   }
 
   unsigned process_limit() const { return std::max(1u, config_->global.max_concurrent_hooks); }
+  unsigned webhook_limit() const { return std::max(1u, config_->global.max_concurrent_webhooks); }
+
+  // May this lane start its next task now?
+  bool slot_free(Lane lane) const {
+    if (lane == process_lane) return processes_running_ < process_limit();
+    if (lane == network_lane) return stats_.webhooks_in_flight < webhook_limit();
+    return true;
+  }
 
   void start() {
+    webhooks_ = make_webhook_sender();
     std::lock_guard lock(mutex_);
     action_worker_ = std::thread([this] { worker(action_lane); });
+    network_worker_ = std::thread([this] { worker(network_lane); });
     add_process_workers();
+  }
+
+  void set_attempt_observer(AttemptObserver observer) {
+    std::lock_guard lock(mutex_);
+    observer_ = std::move(observer);
   }
 
   // Workers are added when a new config raises the limit; a lowered limit is
@@ -210,6 +237,8 @@ struct HookDispatcher::Impl {
       for (auto& worker : process_workers_)
         if (worker.joinable()) worker.join();
       if (action_worker_.joinable()) action_worker_.join();
+      if (network_worker_.joinable()) network_worker_.join();
+      if (webhooks_) webhooks_->shutdown();
     });
   }
 
@@ -302,7 +331,7 @@ struct HookDispatcher::Impl {
     for (;;) {
       promote_due_retries();
       auto& queue = ready_[lane];
-      if (!queue.empty() && (lane == action_lane || processes_running_ < process_limit())) {
+      if (!queue.empty() && slot_free(lane)) {
         Task task = std::move(queue.front());
         queue.pop_front();
         --stats_.queued;
@@ -337,6 +366,11 @@ struct HookDispatcher::Impl {
                      completions);
       return;
     }
+    task.started = Clock::now();
+    if (lane == network_lane) {
+      start_async(std::move(task), lock);
+      return;
+    }
     std::shared_ptr<RunControl> control;
     if (lane == process_lane) {
       ++processes_running_;
@@ -359,6 +393,8 @@ struct HookDispatcher::Impl {
                      1 + hook.retries);
       if (hook.action == conf::HookAction::log) {
         result = run_log_action(hook, run.event);
+      } else if (hook.action == conf::HookAction::syslog) {
+        result = run_syslog_action(hook, run.event);
       } else {
         RunSpec spec;
         spec.hook_name = hook.name;
@@ -386,10 +422,56 @@ struct HookDispatcher::Impl {
     after_attempt(std::move(task), std::move(result), terminated, completions);
   }
 
+  // A webhook attempt: started without the lock, finished by its callback.
+  void start_async(Task task, std::unique_lock<std::mutex>& lock) {
+    ++stats_.webhooks_in_flight;
+    ++stats_.running;
+    ++stats_.runs_started;
+    const std::shared_ptr<EventRun> run = task.run;
+    const conf::HookConfig& hook = run->hook(task.index);
+    if (task.attempt > 1)
+      spdlog::info("{} attempt {} of {}", hook_tag(hook, run->event), task.attempt, 1 + hook.retries);
+    lock.unlock();
+    auto finish = [this, task](HookResult result) mutable {
+      std::vector<Completion> completions;
+      {
+        std::lock_guard relock(mutex_);
+        --stats_.webhooks_in_flight;
+        --stats_.running;
+        work_cv_.notify_all();  // a network slot is free
+        after_attempt(std::move(task), std::move(result), false, completions);
+      }
+      run_completions(completions);
+    };
+    try {
+      webhooks_->start(hook, run->event, std::move(finish));
+    } catch (const std::exception& e) {
+      // start() threw before taking `done`: the attempt never began.
+      spdlog::error("{} failed to start: {}", hook_tag(hook, run->event), e.what());
+      std::vector<Completion> completions;
+      {
+        std::lock_guard relock(mutex_);
+        --stats_.webhooks_in_flight;
+        --stats_.running;
+        work_cv_.notify_all();
+        after_attempt(std::move(task), not_run(hook), false, completions);
+      }
+      run_completions(completions);
+    }
+    lock.lock();
+  }
+
   void after_attempt(Task task, HookResult result, bool terminated,
                      std::vector<Completion>& completions) {
     const EventRun& run = *task.run;
     const conf::HookConfig& hook = run.hook(task.index);
+    if (observer_) {
+      try {
+        observer_(AttemptReport{hook, result, Clock::now() - task.started, terminated});
+      } catch (const std::exception& e) {
+        spdlog::error("hook attempt observer failed: {}", e.what());
+      }
+    }
     // A run stopped on purpose (terminate_on_next_event) is not a failure.
     const bool failed = !result.ok() && !terminated;
     if (failed) ++stats_.runs_failed;
@@ -419,7 +501,7 @@ struct HookDispatcher::Impl {
   std::condition_variable idle_cv_;  // the last session finished
   std::shared_ptr<const conf::Config> config_;
   SessionMap sessions_;
-  std::deque<Task> ready_[2];
+  std::deque<Task> ready_[lane_count];
   std::multimap<Clock::time_point, Task> delayed_;  // retries waiting for their backoff
   unsigned processes_running_ = 0;
   DispatcherStats stats_;
@@ -427,6 +509,9 @@ struct HookDispatcher::Impl {
   bool stopping_workers_ = false;
   std::vector<std::thread> process_workers_;
   std::thread action_worker_;
+  std::thread network_worker_;  // starts webhook attempts; their results come back on the sender's thread
+  std::unique_ptr<AsyncAction> webhooks_;
+  AttemptObserver observer_;
   std::once_flag shutdown_once_;
 };
 
@@ -453,5 +538,9 @@ void HookDispatcher::set_config(std::shared_ptr<const conf::Config> config) {
 void HookDispatcher::shutdown() { impl_->shutdown(); }
 
 DispatcherStats HookDispatcher::stats() const { return impl_->stats(); }
+
+void HookDispatcher::set_attempt_observer(AttemptObserver observer) {
+  impl_->set_attempt_observer(std::move(observer));
+}
 
 }  // namespace vhm::hooks

@@ -16,6 +16,8 @@ struct HookResult {
   int signal = 0;          // non-zero when killed by a signal
   bool timed_out = false;
   std::string first_stdout_line;  // for gate hooks: the reason shown to the viewer
+                                  // (a webhook: the first line of the reply's body)
+  int http_status = 0;  // webhooks: the reply's status; 0 = no reply (network error, timeout)
   bool ok() const { return ran && !timed_out && signal == 0 && exit_code == 0; }
 };
 
