@@ -36,6 +36,8 @@ test_packages=(
   systemd
   # benchmarks: the tool users would otherwise pick
   haproxy
+  # events out: promtool checks the /metrics output, the alert rules and the dashboard's queries
+  prometheus
   # packaging check: the fail2ban filter is tested with Debian's fail2ban-regex
   fail2ban
   # fuzzing: libFuzzer comes with Debian's clang; lld links its sanitized targets faster (scripts/fuzz.sh)
