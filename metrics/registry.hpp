@@ -1,5 +1,5 @@
 #pragma once
-// Prometheus metrics (docs/events-out.md): counters, gauges and histograms
+// Prometheus metrics (docs/metrics.md): counters, gauges and histograms
 // with labels, rendered in the text exposition format 0.0.4 for the admin
 // listener's GET /metrics.
 //
@@ -67,8 +67,10 @@ class Histogram {
   std::atomic<std::uint64_t> count_{0};
 };
 
-// What a collector writes: samples of families it owns (a family is written
-// either by instruments or by collectors, never both).
+// What a collector writes. Samples join the family of their name; values of
+// the same name and labels add up, whoever wrote them (an instrument counting
+// finished sessions plus a collector reading the live ones). The first writer
+// of a name fixes its type and help; a sample of another type is left out.
 class SampleWriter {
  public:
   virtual ~SampleWriter() = default;
