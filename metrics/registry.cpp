@@ -225,6 +225,26 @@ std::string Registry::render() const {
   return page;
 }
 
+ScopedCollector::ScopedCollector(Registry& registry, Registry::Collector collector)
+    : registry_(&registry), id_(registry.add_collector(std::move(collector))) {}
+
+ScopedCollector::ScopedCollector(ScopedCollector&& other) noexcept
+    : registry_(std::exchange(other.registry_, nullptr)), id_(other.id_) {}
+
+ScopedCollector& ScopedCollector::operator=(ScopedCollector&& other) noexcept {
+  if (this != &other) {
+    reset();
+    registry_ = std::exchange(other.registry_, nullptr);
+    id_ = other.id_;
+  }
+  return *this;
+}
+
+void ScopedCollector::reset() {
+  if (registry_ != nullptr) registry_->remove_collector(id_);
+  registry_ = nullptr;
+}
+
 Registry& global_registry() {
   static Registry registry;
   return registry;

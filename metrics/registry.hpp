@@ -105,6 +105,22 @@ class Registry {
   std::unique_ptr<Impl> impl_;
 };
 
+// Owns one collector of a registry: removes it when it goes away. Declare it
+// after what the collector reads (members die in reverse order).
+class ScopedCollector {
+ public:
+  ScopedCollector() = default;
+  ScopedCollector(Registry& registry, Registry::Collector collector);
+  ~ScopedCollector() { reset(); }
+  ScopedCollector(ScopedCollector&& other) noexcept;
+  ScopedCollector& operator=(ScopedCollector&& other) noexcept;
+  void reset();
+
+ private:
+  Registry* registry_ = nullptr;
+  int id_ = 0;
+};
+
 // The process's registry: what /metrics shows.
 Registry& global_registry();
 

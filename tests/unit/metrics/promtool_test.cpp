@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 
+#include "metrics/process_metrics.hpp"
 #include "metrics/registry.hpp"
 
 namespace {
@@ -52,6 +53,8 @@ TEST_CASE("promtool: a page with every kind of sample passes `promtool check met
     out.counter("vnc_hooks_manager_bytes_total", "Bytes.", {{"direction", "viewer_to_server"}}, 1.8446744073709552e19);
     out.gauge("vnc_hooks_manager_hook_queue_depth", "Queued.", {}, 0);
   });
+  vhm::metrics::add_process_collector(registry);
+  vhm::metrics::set_build_info(registry, "0.1.0");
   const auto page = registry.render();
   INFO(page);
   CHECK(promtool_check(page) == 0);

@@ -159,3 +159,19 @@ TEST_CASE("registry: the global registry is one object; bucket lists ascend") {
     CHECK_FALSE(buckets->empty());
   }
 }
+
+TEST_CASE("registry: a ScopedCollector removes its collector when it goes away or moves on") {
+  Registry registry;
+  auto collector = [](vhm::metrics::SampleWriter& out) { out.gauge("scoped", "s", {}, 1); };
+  {
+    vhm::metrics::ScopedCollector scoped(registry, collector);
+    CHECK(contains(registry.render(), "scoped 1\n"));
+    vhm::metrics::ScopedCollector moved(std::move(scoped));
+    CHECK(contains(registry.render(), "scoped 1\n"));  // moved, not removed, and not twice
+    CHECK_FALSE(contains(registry.render(), "scoped 2"));
+    vhm::metrics::ScopedCollector assigned;
+    assigned = std::move(moved);
+    CHECK(contains(registry.render(), "scoped 1\n"));
+  }
+  CHECK(registry.render().empty());
+}
