@@ -1,13 +1,130 @@
-// `admin:` (docs/events-out.md). Placeholder stub: the admin feature fills this in.
+// `admin:` (docs/admin-api.md): the admin HTTP listener. The bearer token is
+// read here, at load, so --check-config and a reload see exactly what the
+// running listener will use, and a token file others could read is a config
+// error rather than a secret quietly exposed.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "conf/address.hpp"
 #include "conf/config_sections.hpp"
+#include "conf/duration.hpp"
 
 namespace vhm::conf {
+namespace {
+
+constexpr std::size_t min_token_length = 16;
+// A token is a line of text; anything much bigger is not a token file.
+constexpr std::size_t max_token_file_bytes = 4096;
+// Longer than any request needs; bounds what a typo ("10h") could hold open.
+constexpr std::chrono::milliseconds max_admin_timeout{std::chrono::minutes(10)};
+
+std::string octal_mode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+std::string_view trimmed(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
+}
+
+// The token's text, or nullopt after reporting the problem at `entry`.
+// Messages name the file, never its content.
+std::optional<std::string> read_token_file(const std::filesystem::path& file, const Entry& entry,
+                                           ProblemList& problems) {
+  const auto fail = [&](const std::string& message) {
+    problems.add(entry.line, entry.key, message);
+    return std::nullopt;
+  };
+  const std::string name = quote_value(file.string());
+  struct stat info{};
+  if (::stat(file.c_str(), &info) != 0)
+    return fail("cannot read the token file " + name + ": " + std::strerror(errno));
+  if (!S_ISREG(info.st_mode)) return fail("the token file " + name + " is not a regular file");
+  if ((info.st_mode & 077) != 0)
+    return fail("the token file " + name + " is mode " + octal_mode(info.st_mode) +
+                ": group or others may read or write it; run chmod 600 " + file.string());
+  if (static_cast<std::uintmax_t>(info.st_size) > max_token_file_bytes)
+    return fail("the token file " + name + " has " + std::to_string(info.st_size) + " bytes; a token has at most " +
+                std::to_string(max_token_file_bytes));
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (!in) return fail("cannot read the token file " + name);
+  const std::string text = content.str();
+  const std::string_view token = trimmed(text);
+  if (token.empty()) return fail("the token file " + name + " is empty");
+  if (token.size() < min_token_length)
+    return fail("the token in " + name + " has " + std::to_string(token.size()) + " characters; use at least " +
+                std::to_string(min_token_length) + " (e.g. openssl rand -hex 32)");
+  for (const char c : token)
+    if (c < 0x21 || c > 0x7e)
+      return fail("the token in " + name +
+                  " may hold only visible ASCII characters (no spaces or control characters), as sent in an "
+                  "Authorization: Bearer header");
+  return std::string(token);
+}
+
+std::optional<std::chrono::milliseconds> read_admin_timeout(const Entry& entry, ProblemList& problems) {
+  const auto value = read_duration(entry, problems);
+  if (!value) return std::nullopt;
+  if (value->count() <= 0 || *value > max_admin_timeout) {
+    problems.add(entry.line, entry.key, "must be more than 0 and at most " + format_duration(max_admin_timeout));
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
 
 AdminConfig load_admin(const std::optional<Entry>& section, const std::filesystem::path& base_dir,
                        ProblemList& problems) {
-  (void)base_dir;
   AdminConfig admin;
-  if (section) problems.add(section->line, "admin", "admin: is not implemented yet");
+  if (!section) return admin;
+  MapReader map(*section, problems);
+  if (!map.ok()) return admin;
+  admin.line = section->line;
+  admin.listen_line = section->line;
+  bool enabled = true;
+  if (auto entry = map.take("enabled"))
+    if (auto value = read_bool(*entry, problems)) enabled = *value;
+  if (auto entry = map.take("listen")) {
+    admin.listen_line = entry->line;
+    if (auto text = read_string(*entry, problems)) {
+      std::string error;
+      if (auto listen = parse_listen_address(*text, error))
+        admin.listen = *listen;
+      else
+        problems.add(entry->line, entry->key, error);
+    }
+  }
+  const std::optional<Entry> token_entry = map.take("token_file");
+  if (token_entry)
+    if (auto text = read_nonempty_string(*token_entry, problems)) {
+      admin.token_file = resolve_config_path(*text, base_dir);
+      if (auto token = read_token_file(admin.token_file, *token_entry, problems)) admin.token = std::move(*token);
+    }
+  if (auto entry = map.take("metrics_need_token")) {
+    if (auto value = read_bool(*entry, problems)) {
+      admin.metrics_need_token = *value;
+      if (*value && !token_entry)
+        problems.add(entry->line, entry->key, "metrics_need_token needs a token: set admin.token_file too");
+    }
+  }
+  if (auto entry = map.take("request_timeout"))
+    if (auto value = read_admin_timeout(*entry, problems)) admin.request_timeout = *value;
+  if (auto entry = map.take("idle_timeout"))
+    if (auto value = read_admin_timeout(*entry, problems)) admin.idle_timeout = *value;
+  map.finish();
+  admin.enabled = enabled;
   return admin;
 }
 
