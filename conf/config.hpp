@@ -246,7 +246,12 @@ struct AdminConfig {
   std::filesystem::path token_file;
   std::string token;
   bool metrics_need_token = false;  // /metrics, /healthz, /readyz are open unless this is set
+  // One whole request (headers and body) must arrive within request_timeout
+  // (slowloris); a kept-alive connection may wait idle_timeout for the next.
+  std::chrono::milliseconds request_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
   int line = 0;
+  int listen_line = 0;
 };
 
 struct Config {
