@@ -158,7 +158,13 @@ enum class HookAction { command, log, webhook, syslog };
 // `action: webhook` (docs/events-out.md). Templates are substituted per event,
 // each placeholder escaped for where it stands (hooks/webhook/webhook_request.hpp).
 struct WebhookConfig {
-  std::string url;  // template; http:// or https://, checked at load; placeholders percent-encoded
+  std::string url;  // as written (never logged: a path may carry a secret); checked at load
+  // Parsed from url at load. target: path and query, a template whose
+  // placeholders are percent-encoded; user-info became an Authorization header.
+  bool tls = false;  // https://
+  std::string host;  // DNS name or IP literal (IPv6 without brackets)
+  std::uint16_t port = 0;
+  std::string target = "/";
   std::string method = "POST";
   std::vector<std::pair<std::string, std::string>> headers;  // name, value template (control characters refused)
   std::optional<std::string> body;  // template; nullopt: the event as a JSON object
@@ -176,6 +182,7 @@ struct SyslogConfig {
   int facility = 10;                               // RFC 5424 number; 10 = authpriv
   std::string app_name = "vnc-hooks-manager";
   std::optional<int> severity;  // nullopt: by event (warning for auth_failure/ban/blocked, notice otherwise)
+  std::optional<std::string> message;  // MSG template ({placeholders}); nullopt: a one-line summary of the event
 };
 
 struct HookConfig {

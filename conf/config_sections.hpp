@@ -40,6 +40,9 @@ std::optional<BlockingConfig> load_blocking(const std::optional<Entry>& section,
 std::filesystem::path load_control(const std::optional<Entry>& section, const std::filesystem::path& base_dir,
                                    ProblemList& problems);
 
+// May a handler of this event be a gate (`gate: true`)? load_events.cpp.
+bool gate_allowed(EventKind kind);
+
 // The keys of one `action: webhook` / `action: syslog` handler (name, action
 // and retries are read by the caller; these read the rest and call finish()
 // is left to the caller). load_webhook.cpp, load_syslog.cpp.

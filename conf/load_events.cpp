@@ -9,10 +9,6 @@ constexpr std::int64_t max_retries = 1000;
 // The hook-level keys that only one kind of handler understands.
 constexpr std::string_view command_only_keys[] = {"cmd", "timeout", "run_as", "terminate_on_next_event", "gate"};
 
-// A gate holds the session until it answers; only these moments can be held.
-// Command hooks and webhooks can be gates (a webhook passes with a 2xx reply).
-bool gate_allowed(EventKind kind) { return kind == EventKind::connect || kind == EventKind::auth_success; }
-
 void load_command_hook(MapReader& map, const GlobalConfig& global, HookConfig& hook, ProblemList& problems) {
   map.reject("path", "path is only for action: log (a command hook writes where its cmd says)");
   if (auto entry = map.take("cmd")) {
@@ -106,6 +102,10 @@ std::optional<LoadedHook> load_hook(const Entry& item, EventKind kind, const Glo
 }
 
 }  // namespace
+
+// A gate holds the session until it answers; only these moments can be held.
+// Command hooks and webhooks can be gates (a webhook passes with a 2xx reply).
+bool gate_allowed(EventKind kind) { return kind == EventKind::connect || kind == EventKind::auth_success; }
 
 std::map<EventKind, std::vector<HookConfig>> load_events(const Entry& section, const GlobalConfig& global,
                                                          const std::filesystem::path& base_dir,

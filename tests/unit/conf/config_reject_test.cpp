@@ -176,13 +176,9 @@ TEST_CASE("config rejects: keys that belong to the other kind of hook") {
                          "events.connect[0].cmd", "cmd:", "cmd does not apply to action: log");
 }
 
-TEST_CASE("config rejects: action webhook is reserved, other actions are unknown") {
-  require_single_problem(with_hook("connect", "    - name: w\n      action: webhook\n      url: https://x/\n"
-                                              "      method: POST\n"),
-                         "events.connect[0].action", "webhook",
-                         "action: webhook is not available yet; it comes with the integrations feature");
+TEST_CASE("config rejects: unknown actions") {
   require_single_problem(with_hook("connect", "    - name: w\n      action: email\n      to: root\n"),
-                         "events.connect[0].action", "email", "unknown action \"email\" (known: command, log)");
+                         "events.connect[0].action", "email", "unknown action \"email\" (known: command, log, webhook, syslog)");
 }
 
 TEST_CASE("config rejects: unknown placeholders, naming the known ones") {
