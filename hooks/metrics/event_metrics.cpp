@@ -1,0 +1,145 @@
+#include "hooks/metrics/event_metrics.hpp"
+
+#include <charconv>
+
+namespace vhm::hooks {
+
+using conf::EventKind;
+using conf::Field;
+
+namespace {
+
+constexpr std::string_view metric_prefix = "vnc_hooks_manager_";
+
+// Each counter's # HELP text, by name without the prefix (docs/metrics.md lists them all).
+struct CounterHelp {
+  std::string_view name;
+  std::string_view help;
+};
+constexpr CounterHelp counter_help[] = {
+    {"events_total", "Events published, by event."},
+    {"sessions_total", "Sessions accepted (connect events), by listener address."},
+    {"auth_successes_total", "Authentications the server accepted (auth_success events), by listener."},
+    {"auth_failures_total", "Authentications the server rejected (auth_failure events), by listener."},
+    {"handshakes_total", "Finished sessions by how their handshake ended: authenticated, auth_failed, else the disconnect reason."},
+    {"disconnects_total", "Sessions ended, by the disconnect event's reason."},
+    {"bans_total", "Bans started (ban events)."},
+    {"blocked_connections_total", "Connections refused by policy before dialing (blocked events), by reason."},
+    {"recordings_started_total", "Recordings opened (recording_started events)."},
+    {"recordings_finished_total", "Recordings closed complete (recording_finished events)."},
+    {"recordings_failed_total", "Recordings that could not be written (recording_failed events)."},
+    {"recorded_bytes_total", "Bytes written to finished recording files (recording_finished's recording_bytes)."},
+    {"clipboard_transfers_total", "Clipboard texts passed under a log rule (clipboard events), by direction."},
+    {"clipboard_bytes_total", "Bytes of those clipboard texts, by direction."},
+    {"bytes_total", "Bytes relayed, by direction: finished sessions plus the live sessions' counters."},
+};
+
+std::string_view help_of(std::string_view name) {
+  for (const auto& entry : counter_help) {
+    if (entry.name == name) return entry.help;
+  }
+  return {};
+}
+
+// A numeric event field; 0 when empty or not a number.
+std::uint64_t event_number(const Event& event, Field field) {
+  const auto& text = event[field];
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc{} && end == text.data() + text.size() ? value : 0;
+}
+
+// Label values from event fields come from closed sets (reasons, directions);
+// an empty one is spelled out so the series stays readable.
+std::string label_value(const std::string& value) { return value.empty() ? "unknown" : value; }
+
+}  // namespace
+
+MetricsEventSink::MetricsEventSink(EventSink& next, metrics::Registry& registry)
+    : next_(next),
+      registry_(registry),
+      session_duration_(registry.histogram("vnc_hooks_manager_session_duration_seconds",
+                                           "Length of finished sessions (the disconnect event's duration).",
+                                           metrics::session_duration_buckets())) {
+  // Series that alerts and dashboards read from the start, at 0.
+  for (const auto name : conf::event_kind_names) counter("events_total", {{"event", std::string(name)}});
+  for (const auto name : {"bans_total", "recordings_started_total", "recordings_finished_total",
+                          "recordings_failed_total", "recorded_bytes_total"}) {
+    counter(name);
+  }
+  for (const auto direction : {"viewer_to_server", "server_to_viewer"}) counter("bytes_total", {{"direction", direction}});
+  counter("disconnects_total", {{"reason", "target_unreachable"}});
+}
+
+metrics::Counter& MetricsEventSink::counter(std::string_view name, const metrics::Labels& labels) {
+  return registry_.counter(std::string(metric_prefix) + std::string(name), help_of(name), labels);
+}
+
+void MetricsEventSink::add_listener(const std::string& listen) {
+  const metrics::Labels labels{{"listener", listen}};
+  for (const auto name : {"sessions_total", "auth_successes_total", "auth_failures_total"}) counter(name, labels);
+}
+
+void MetricsEventSink::publish(Event event, EventCompletion done) {
+  count(event);
+  next_.publish(std::move(event), std::move(done));
+}
+
+void MetricsEventSink::count(const Event& event) {
+  counter("events_total", {{"event", std::string(conf::to_string(event.kind))}}).inc();
+  const metrics::Labels listener{{"listener", event[Field::listen]}};
+  switch (event.kind) {
+    case EventKind::connect:
+      add_listener(event[Field::listen]);
+      counter("sessions_total", listener).inc();
+      break;
+    case EventKind::auth_success: {
+      counter("auth_successes_total", listener).inc();
+      std::lock_guard lock(sessions_mutex_);
+      sessions_[event.session_id()].auth_success = true;
+      break;
+    }
+    case EventKind::auth_failure: {
+      counter("auth_failures_total", listener).inc();
+      std::lock_guard lock(sessions_mutex_);
+      sessions_[event.session_id()].auth_failure = true;
+      break;
+    }
+    case EventKind::disconnect: count_disconnect(event); break;
+    case EventKind::ban: counter("bans_total").inc(); break;
+    case EventKind::blocked: counter("blocked_connections_total", {{"reason", label_value(event[Field::reason])}}).inc(); break;
+    case EventKind::recording_started: counter("recordings_started_total").inc(); break;
+    case EventKind::recording_finished:
+      counter("recordings_finished_total").inc();
+      counter("recorded_bytes_total").inc(event_number(event, Field::recording_bytes));
+      break;
+    case EventKind::recording_failed: counter("recordings_failed_total").inc(); break;
+    case EventKind::clipboard: {
+      const metrics::Labels direction{{"direction", label_value(event[Field::direction])}};
+      counter("clipboard_transfers_total", direction).inc();
+      counter("clipboard_bytes_total", direction).inc(event_number(event, Field::clipboard_bytes));
+      break;
+    }
+    default: break;  // counted in events_total only
+  }
+}
+
+void MetricsEventSink::count_disconnect(const Event& event) {
+  SessionSeen seen;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    if (const auto it = sessions_.find(event.session_id()); it != sessions_.end()) {
+      seen = it->second;
+      sessions_.erase(it);
+    }
+  }
+  const auto reason = label_value(event[Field::reason]);
+  const std::string outcome = seen.auth_success ? "authenticated" : seen.auth_failure ? "auth_failed" : reason;
+  counter("handshakes_total", {{"outcome", outcome}}).inc();
+  counter("disconnects_total", {{"reason", reason}}).inc();
+  session_duration_.observe(static_cast<double>(event_number(event, Field::duration)));
+  counter("bytes_total", {{"direction", "viewer_to_server"}}).inc(event_number(event, Field::bytes_in));
+  counter("bytes_total", {{"direction", "server_to_viewer"}}).inc(event_number(event, Field::bytes_out));
+}
+
+}  // namespace vhm::hooks
