@@ -25,28 +25,6 @@ std::string_view argument_key(Command command) {
 
 json::string text(std::string_view value) { return json::string(util::valid_utf8(value)); }
 
-json::object session_object(const SessionRow& row) {
-  return {
-      {"session_id", text(row.session_id)},   {"client_ip", text(row.client_ip)},
-      {"client_port", text(row.client_port)}, {"target_host", text(row.target_host)},
-      {"target_port", text(row.target_port)}, {"listen", text(row.listen)},
-      {"user", text(row.user)},               {"security_type", text(row.security_type)},
-      {"state", text(row.state)},             {"age_seconds", row.age_seconds},
-      {"bytes_in", row.bytes_in},             {"bytes_out", row.bytes_out},
-      {"recording_path", text(row.recording_path)},
-      {"view_only", row.view_only},           {"tracking", text(row.tracking)},
-  };
-}
-
-json::object ban_object(const BanRow& row) {
-  return {
-      {"key", text(row.key)},
-      {"failures", row.failures},
-      {"banned_until", text(row.banned_until)},
-      {"level", row.level},
-  };
-}
-
 std::string result_response(const CommandResult& result) {
   if (!result.ok) return error_response(result.message);
   return json::serialize(json::object{{"ok", true}, {"message", text(result.message)}});
@@ -119,12 +97,12 @@ std::string execute_request(const Request& request, ControlHandler& handler) {
   switch (request.command) {
     case Command::sessions: {
       json::array rows;
-      for (const auto& row : handler.sessions()) rows.push_back(session_object(row));
+      for (const auto& row : handler.sessions()) rows.push_back(session_to_json(row));
       return json::serialize(json::object{{"ok", true}, {"sessions", std::move(rows)}});
     }
     case Command::bans: {
       json::array rows;
-      for (const auto& row : handler.bans()) rows.push_back(ban_object(row));
+      for (const auto& row : handler.bans()) rows.push_back(ban_to_json(row));
       return json::serialize(json::object{{"ok", true}, {"bans", std::move(rows)}});
     }
     case Command::unban: return result_response(handler.unban(request.argument));
@@ -135,6 +113,28 @@ std::string execute_request(const Request& request, ControlHandler& handler) {
 
 std::string error_response(std::string_view message) {
   return json::serialize(json::object{{"ok", false}, {"error", text(message)}});
+}
+
+json::object session_to_json(const SessionRow& row) {
+  return {
+      {"session_id", text(row.session_id)},   {"client_ip", text(row.client_ip)},
+      {"client_port", text(row.client_port)}, {"target_host", text(row.target_host)},
+      {"target_port", text(row.target_port)}, {"listen", text(row.listen)},
+      {"user", text(row.user)},               {"security_type", text(row.security_type)},
+      {"state", text(row.state)},             {"age_seconds", row.age_seconds},
+      {"bytes_in", row.bytes_in},             {"bytes_out", row.bytes_out},
+      {"recording_path", text(row.recording_path)},
+      {"view_only", row.view_only},           {"tracking", text(row.tracking)},
+  };
+}
+
+json::object ban_to_json(const BanRow& row) {
+  return {
+      {"key", text(row.key)},
+      {"failures", row.failures},
+      {"banned_until", text(row.banned_until)},
+      {"level", row.level},
+  };
 }
 
 }  // namespace vhm::control

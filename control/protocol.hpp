@@ -9,6 +9,7 @@
 //   {"command":"unban","address":"192.0.2.7"}   -> {"ok":true,"message":"..."}
 //   {"command":"kill","session_id":"..."}       -> {"ok":true,"message":"..."}
 //   anything wrong                              -> {"ok":false,"error":"..."}
+#include <boost/json/object.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,5 +41,9 @@ std::string execute_request(const Request& request, ControlHandler& handler);
 
 // {"ok":false,"error":"..."} without newline.
 std::string error_response(std::string_view message);
+
+// One row as the responses carry it (also the admin API's JSON, admin/).
+boost::json::object session_to_json(const SessionRow& row);
+boost::json::object ban_to_json(const BanRow& row);
 
 }  // namespace vhm::control
