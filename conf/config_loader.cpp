@@ -26,7 +26,7 @@ fs::path absolute_dir(const fs::path& dir) {
 }
 
 LoadResult load_text(std::string_view yaml, const std::string& name, const fs::path& base_dir,
-                     const fs::path& source) {
+                     const fs::path& source, const LoadOptions& options) {
   ProblemList problems(name);
   LoadResult result;
   std::vector<YAML::Node> documents;
@@ -56,7 +56,7 @@ LoadResult load_text(std::string_view yaml, const std::string& name, const fs::p
     config->control_socket = load_control(top.take("control"), base, problems);
     config->admin = load_admin(top.take("admin"), base, problems);
     config->recording = load_global_recording(top.take("recording"), base, problems);
-    config->listeners = load_listeners(listeners, config->recording, base, problems);
+    config->listeners = load_listeners(listeners, config->recording, base, options, problems);
     top.finish();
   }
 
@@ -83,7 +83,7 @@ std::string ConfigProblem::to_string() const {
   return text + message;
 }
 
-LoadResult load_config_file(const fs::path& path) {
+LoadResult load_config_file(const fs::path& path, const LoadOptions& options) {
   const std::string name = path.string();
   std::error_code ec;
   const auto status = fs::status(path, ec);
@@ -102,11 +102,12 @@ LoadResult load_config_file(const fs::path& path) {
   if (in.bad()) return single_problem(name, std::string("cannot read the configuration file: ") + std::strerror(errno));
 
   const fs::path absolute = absolute_dir(path);
-  return load_text(text.str(), name, absolute.parent_path(), absolute);
+  return load_text(text.str(), name, absolute.parent_path(), absolute, options);
 }
 
-LoadResult load_config_string(std::string_view yaml, const std::string& name, const fs::path& base_dir) {
-  return load_text(yaml, name, base_dir, fs::path(name));
+LoadResult load_config_string(std::string_view yaml, const std::string& name, const fs::path& base_dir,
+                              const LoadOptions& options) {
+  return load_text(yaml, name, base_dir, fs::path(name), options);
 }
 
 }  // namespace vhm::conf

@@ -23,6 +23,8 @@ class ProblemList {
   void add(int line, std::string key, std::string message) {
     items_.push_back({file_, line, std::move(key), std::move(message)});
   }
+  // A problem of another origin (the command line), kept as it is.
+  void add(ConfigProblem problem) { items_.push_back(std::move(problem)); }
   bool empty() const { return items_.empty(); }
   std::size_t size() const { return items_.size(); }
   std::vector<ConfigProblem> take() { return std::move(items_); }

@@ -20,11 +20,14 @@ std::filesystem::path resolve_config_path(const std::string& text, const std::fi
 GlobalConfig load_global(const std::optional<Entry>& section, const std::filesystem::path& base_dir,
                          ProblemList& problems);
 
-// Reports "no listeners" itself when the section is absent or empty. Each
+// Reports "no listeners" itself when the section is absent or empty and the
+// command line adds none (unless options.require_listeners is false). Each
 // listener's recording starts from `recording` (the top-level section) and its
 // own recording: key overrides it; relative recording dirs resolve against base_dir.
+// options.extra_listeners come last, with the top-level recording as it is.
 std::vector<ListenerConfig> load_listeners(const std::optional<Entry>& section, const RecordingConfig& recording,
-                                           const std::filesystem::path& base_dir, ProblemList& problems);
+                                           const std::filesystem::path& base_dir, const LoadOptions& options,
+                                           ProblemList& problems);
 
 // Log action paths resolve against base_dir, commands against global.hooks_dir.
 std::map<EventKind, std::vector<HookConfig>> load_events(const Entry& section, const GlobalConfig& global,

@@ -105,16 +105,86 @@ std::optional<Parsed> load_listener(const Entry& item, const RecordingConfig& re
   return parsed;
 }
 
+// What a user who followed a guide without listeners: needs to read.
+constexpr std::string_view no_listeners_message =
+    "no listeners: nothing to do. Add a listeners: section, e.g.\n"
+    "  listeners:\n"
+    "    - { listen: \":5900\", target: \"127.0.0.1:5901\" }\n"
+    "or give --listen ADDR --target ADDR on the command line.";
+
+const std::string command_line = "command line";
+
+// The command line's listeners after the file's: the top-level recording
+// applies to them as it is, and their addresses must not overlap any other.
+void add_command_line_listeners(const LoadOptions& options, const RecordingConfig& recording,
+                                std::vector<Parsed>& seen, std::vector<ListenerConfig>& listeners,
+                                ProblemList& problems) {
+  for (const auto& argument : options.extra_listeners) {
+    std::vector<ConfigProblem> found;
+    auto listener = listener_from_argument(argument, found);
+    for (auto& problem : found) problems.add(std::move(problem));
+    if (!listener) continue;
+    const std::string key = "--listen " + argument.listen;
+    listener->recording = recording;
+    if (recording.enabled && recording.dir.empty())
+      problems.add({command_line, 0, key,
+                    "the top-level recording section (line " + std::to_string(recording.line) +
+                        ") enables recording without a dir; --listen listeners use that section as it is: "
+                        "add dir there"});
+    for (const Parsed& other : seen) {
+      if (!other.has_listen || !conflicts(listener->listen, other.config.listen)) continue;
+      const std::string where =
+          other.listen_line > 0 ? other.key + " (line " + std::to_string(other.listen_line) + ")" : other.key;
+      problems.add({command_line, 0, key,
+                    "listen address " + format_host_port(listener->listen) + " overlaps " +
+                        format_host_port(other.config.listen) + " of " + where + ": both cannot be bound"});
+      break;
+    }
+    Parsed parsed;
+    parsed.config = *listener;
+    parsed.key = key;
+    parsed.has_listen = true;
+    seen.push_back(parsed);
+    listeners.push_back(std::move(*listener));
+  }
+}
+
 }  // namespace
 
+std::optional<ListenerConfig> listener_from_argument(const ListenerArgument& argument,
+                                                     std::vector<ConfigProblem>& problems) {
+  ListenerConfig listener;
+  bool ok = true;
+  std::string error;
+  if (auto address = parse_listen_address(argument.listen, error)) {
+    listener.listen = *address;
+  } else {
+    problems.push_back({command_line, 0, "--listen " + argument.listen, error});
+    ok = false;
+  }
+  if (auto address = parse_target_address(argument.target, error)) {
+    listener.target = *address;
+  } else {
+    problems.push_back({command_line, 0, "--target " + argument.target, error});
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return listener;
+}
+
 std::vector<ListenerConfig> load_listeners(const std::optional<Entry>& section, const RecordingConfig& recording,
-                                           const std::filesystem::path& base_dir, ProblemList& problems) {
+                                           const std::filesystem::path& base_dir, const LoadOptions& options,
+                                           ProblemList& problems) {
   std::vector<ListenerConfig> listeners;
-  if (!section || section->node.IsNull() || (section->node.IsSequence() && section->node.size() == 0)) {
-    problems.add(section ? section->line : 0, "listeners", "no listeners: nothing to do");
+  std::vector<Parsed> seen;
+  const bool file_has_none =
+      !section || section->node.IsNull() || (section->node.IsSequence() && section->node.size() == 0);
+  if (file_has_none) {
+    if (options.extra_listeners.empty() && options.require_listeners)
+      problems.add(section ? section->line : 0, "listeners", std::string(no_listeners_message));
+    add_command_line_listeners(options, recording, seen, listeners, problems);
     return listeners;
   }
-  std::vector<Parsed> seen;
   for (const Entry& item : read_list(*section, problems, "listeners")) {
     auto parsed = load_listener(item, recording, base_dir, problems);
     if (!parsed) continue;
@@ -134,6 +204,7 @@ std::vector<ListenerConfig> load_listeners(const std::optional<Entry>& section, 
     listeners.push_back(parsed->config);
     seen.push_back(std::move(*parsed));
   }
+  add_command_line_listeners(options, recording, seen, listeners, problems);
   return listeners;
 }
 
