@@ -71,6 +71,7 @@ bool Server::apply_config(std::shared_ptr<const conf::Config> next, std::string&
 
   // From here on nothing can fail: the new config is in force.
   for (const auto& line : plan.needs_restart) spdlog::warn("reload: {} until a restart", line);
+  apply_admin(*next);
   std::vector<std::unique_ptr<Listener>> next_listeners(next->listeners.size());
   for (const auto& match : plan.kept) next_listeners[match.new_index] = std::move(listeners_[match.old_index]);
   for (std::size_t k = 0; k < plan.opened.size(); ++k) next_listeners[plan.opened[k]] = std::move(opened[k]);

@@ -71,6 +71,12 @@ bool Server::start(std::string& error) {
       return false;
     }
   }
+  if (!start_admin(error)) {
+    for (auto& opened : listeners_) opened->close();
+    listeners_.clear();
+    if (control_server_) control_server_->close();
+    return false;
+  }
   for (auto& listener : listeners_) {
     spdlog::info("listening on {} -> {}", listener->address(), listener->target_text());
     spawn_accept_loop(*listener);
@@ -79,6 +85,7 @@ bool Server::start(std::string& error) {
   // READY only once the io thread runs: main may still drop privileges first.
   asio::post(io_, [this] {
     if (stopping_) return;
+    accepting_ = true;
     if (observer_) observer_->ready(listeners_.size());
     watch_session_count();
   });
@@ -194,6 +201,7 @@ void Server::finish_shutdown() {
   grace_timer_.cancel();
   status_timer_.cancel();
   if (control_server_) control_server_->close();
+  if (admin_server_) admin_server_->close();
   signals_.cancel();  // nothing left to wait for: let io_context::run() return
 }
 

@@ -16,6 +16,7 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include "admin/admin_server.hpp"
 #include "conf/config.hpp"
 #include "conf/config_loader.hpp"
 #include "control/control_server.hpp"
@@ -77,6 +78,10 @@ class Server {
   bool apply_config(std::shared_ptr<const conf::Config> next, std::string& error);
   void apply_blocking(const conf::Config& next);
   void apply_recording(const conf::Config& next);  // retention of each listener's recording dir
+  // server_admin.cpp: the admin HTTP listener.
+  bool start_admin(std::string& error);
+  void apply_admin(const conf::Config& next);
+  admin::Readiness readiness() const;
 
   asio::io_context& io_;
   std::shared_ptr<const conf::Config> config_;  // in force; sessions read hooks from it (live_config)
@@ -95,6 +100,8 @@ class Server {
   std::vector<std::unique_ptr<Listener>> retired_;    // closed by a reload; freed once their loop ended
   std::unique_ptr<ProxyControl> control_handler_;
   std::unique_ptr<control::ControlServer> control_server_;
+  std::unique_ptr<admin::AdminServer> admin_server_;
+  bool accepting_ = false;  // the listeners accept (GET /readyz); false until the io thread runs
   asio::signal_set signals_;
   asio::steady_timer grace_timer_;
   asio::steady_timer status_timer_;
