@@ -23,6 +23,9 @@
 #include "conf/config_loader.hpp"
 #include "conf/load_session_policy.hpp"
 #include "hooks/dispatcher.hpp"
+#include "hooks/metrics/event_metrics.hpp"
+#include "hooks/metrics/hook_metrics.hpp"
+#include "metrics/process_metrics.hpp"
 #include "proxy/server.hpp"
 #include "service/held_event_sink.hpp"
 #include "service/privileges.hpp"
@@ -116,11 +119,17 @@ int main(int argc, char** argv) {
   // privilege drop: its worker threads keep the capabilities they are created
   // with. Until then the server publishes into `held`.
   std::optional<vhm::hooks::HookDispatcher> dispatcher;
+  vhm::metrics::ScopedCollector dispatcher_metrics;  // after the dispatcher: removed first
   vhm::service::HeldEventSink held;
   vhm::app::StdoutEventSink stdout_sink;
   vhm::hooks::EventSink& events = quick_mode ? static_cast<vhm::hooks::EventSink&>(stdout_sink) : held;
+  // GET /metrics (docs/metrics.md): every event is counted on its way to the sink.
+  auto& metrics = vhm::metrics::global_registry();
+  vhm::metrics::add_process_collector(metrics);
+  vhm::metrics::set_build_info(metrics, vhm::version);
+  vhm::hooks::MetricsEventSink counted_events(events, metrics);
 
-  vhm::proxy::Server server(io, config, events);
+  vhm::proxy::Server server(io, config, counted_events);
   server.set_observer(&notifier);
   notifier.set_listener_count([&server] { return server.listening().size(); });
   std::string error;
@@ -137,7 +146,11 @@ int main(int argc, char** argv) {
   spdlog::info("{}", dropped.message);
   for (const auto& warning : vhm::service::startup_warnings(*config)) spdlog::warn("{}", warning);
 
+  for (const auto& address : server.listening()) counted_events.add_listener(address);
   dispatcher.emplace(config);
+  dispatcher->set_attempt_observer(vhm::hooks::hook_attempt_metrics(metrics));
+  dispatcher_metrics = vhm::metrics::ScopedCollector(
+      metrics, vhm::hooks::dispatcher_stats_collector([&dispatcher] { return dispatcher->stats(); }));
   held.attach(*dispatcher);
   if (!quick_mode) {
     // SIGHUP: the same file again; the server keeps the old config if this fails.

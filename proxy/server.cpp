@@ -82,6 +82,8 @@ bool Server::start(std::string& error) {
     spawn_accept_loop(*listener);
   }
   wait_for_signals();
+  metrics_collector_ = metrics::ScopedCollector(metrics::global_registry(),
+                                                [this](metrics::SampleWriter& out) { collect_metrics(out); });
   // READY only once the io thread runs: main may still drop privileges first.
   asio::post(io_, [this] {
     if (stopping_) return;

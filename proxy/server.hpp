@@ -22,6 +22,7 @@
 #include "control/control_server.hpp"
 #include "hooks/dispatcher.hpp"
 #include "hooks/event_sink.hpp"
+#include "metrics/registry.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/blocking.hpp"
 #include "proxy/relay/buffer_pool.hpp"
@@ -74,6 +75,8 @@ class Server {
   void watch_session_count();
   void close_all_sessions();
   void finish_shutdown();
+  // server_metrics.cpp: sessions, bytes, listeners and bans for GET /metrics.
+  void collect_metrics(metrics::SampleWriter& out);
   // reload.cpp
   bool apply_config(std::shared_ptr<const conf::Config> next, std::string& error);
   void apply_blocking(const conf::Config& next);
@@ -109,6 +112,7 @@ class Server {
   bool stopping_ = false;        // no longer accepting
   bool closing_sessions_ = false;  // the grace is over (or cut short)
   bool finished_ = false;
+  metrics::ScopedCollector metrics_collector_;  // last: removed before what it reads
 };
 
 }  // namespace vhm::proxy
