@@ -9,6 +9,7 @@
 
 #include "control/protocol.hpp"
 #include "util/printable.hpp"
+#include "util/utf8_text.hpp"
 
 namespace vhm::admin {
 namespace json = boost::json;
@@ -81,9 +82,10 @@ Response make_response(http::status status, unsigned version, bool keep_alive, s
 
 std::string json_text(const json::value& value) { return json::serialize(value) + "\n"; }
 
-std::string error_body(std::string_view message) {
-  return json_text(json::object{{"error", util::printable(message, 400)}});
-}
+// Peer text in a message: escaped like a log line, and valid UTF-8 for JSON.
+std::string safe_text(std::string_view text) { return util::valid_utf8(util::printable(text, 400)); }
+
+std::string error_body(std::string_view message) { return json_text(json::object{{"error", safe_text(message)}}); }
 
 Response json_response(const Request& request, http::status status, const json::value& value) {
   return make_response(status, request.version(), request.keep_alive(), "application/json", json_text(value));
@@ -128,7 +130,7 @@ std::optional<Outcome> refusal(const Request& request, const AccessRules& access
 Outcome command_outcome(const Request& request, const control::CommandResult& result) {
   std::string audit = describe(request) + ": " + util::printable(result.message, 200);
   if (!result.ok) return {json_error(request, http::status::not_found, result.message), std::move(audit)};
-  return {json_response(request, http::status::ok, json::object{{"message", util::printable(result.message, 400)}}),
+  return {json_response(request, http::status::ok, json::object{{"message", safe_text(result.message)}}),
           std::move(audit)};
 }
 
@@ -210,7 +212,9 @@ Response error_response(http::status status, std::string_view message, unsigned 
   return make_response(status, version, false, "application/json", error_body(message));
 }
 
-Outcome handle_request(const Request& request, const AccessRules& access, Backend& backend) {
+namespace {
+
+Outcome route_request(const Request& request, const AccessRules& access, Backend& backend) {
   const std::string_view target = request.target();
   if (target.empty() || target.front() != '/') {
     Response response = json_error(request, http::status::bad_request,
@@ -236,14 +240,21 @@ Outcome handle_request(const Request& request, const AccessRules& access, Backen
   }
   if (!is_collection(match.route)) return delete_item(request, match.route, match.argument, backend);
 
-  Response response = route_response(request, match.route, backend);
+  return {route_response(request, match.route, backend), {}};
+}
+
+}  // namespace
+
+Outcome handle_request(const Request& request, const AccessRules& access, Backend& backend) {
+  Outcome outcome = route_request(request, access, backend);
   if (request.method() == http::verb::head) {
-    // HEAD: GET's headers, Content-Length included, without the body.
-    const auto length = response.body().size();
-    response.body().clear();
-    response.content_length(length);
+    // HEAD: the headers GET would get, Content-Length included, never a body
+    // (errors too: a body would be read as the next response).
+    const auto length = outcome.response.body().size();
+    outcome.response.body().clear();
+    outcome.response.content_length(length);
   }
-  return {std::move(response), {}};
+  return outcome;
 }
 
 }  // namespace vhm::admin

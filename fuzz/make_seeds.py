@@ -237,6 +237,29 @@ def ban_seeds():
     return {name: text.encode() for name, text in files.items()}
 
 
+def admin_seeds():
+    """HTTP requests to the admin API (fuzz/admin_request.cpp; its token and limits)."""
+    auth = "Authorization: Bearer fuzz-token-0123456789\r\n"
+    host = "Host: 127.0.0.1:9810\r\n"
+    requests = {
+        "get_sessions": f"GET /sessions HTTP/1.1\r\n{host}{auth}\r\n",
+        "get_metrics_http10": "GET /metrics HTTP/1.0\r\n\r\n",
+        "head_bans": f"HEAD /bans HTTP/1.1\r\n{host}{auth}Connection: close\r\n\r\n",
+        "kill": f"DELETE /sessions/0123456789abcdef HTTP/1.1\r\n{host}{auth}\r\n",
+        "unban_ipv6": f"DELETE /bans/2001%3Adb8%3A%3A1 HTTP/1.1\r\n{host}{auth}\r\n",
+        "wrong_token": f"GET /bans HTTP/1.1\r\n{host}Authorization: Bearer fuzz-token-012345678\r\n\r\n",
+        "huge_header": f"GET /healthz HTTP/1.1\r\n{host}X-Pad: {'a' * 1100}\r\n\r\n",
+        "bad_method": f"BREW /readyz HTTP/1.1\r\n{host}\r\n",
+        "bad_percent": f"DELETE /bans/%zz%2 HTTP/1.1\r\n{host}{auth}\r\n",
+        "chunked_body": f"POST /sessions HTTP/1.1\r\n{host}{auth}Transfer-Encoding: chunked\r\n\r\n"
+                        "5\r\nhello\r\n0\r\n\r\n",
+        "body_too_big": f"DELETE /bans/192.0.2.1 HTTP/1.1\r\n{host}{auth}Content-Length: 300\r\n\r\n" + "x" * 300,
+        "garbage_line": "hello there\r\n\r\n",
+        "pipelined": f"GET /healthz HTTP/1.1\r\n{host}\r\nGET /readyz HTTP/1.1\r\n{host}\r\n",
+    }
+    return {name: text.encode() for name, text in requests.items()}
+
+
 # --- recordings: docs/recording-format.md, written independently of record/ ----
 
 
@@ -294,7 +317,7 @@ def main():
         sys.exit(__doc__)
     out = pathlib.Path(sys.argv[1])
     seeds = {**rfb_seeds(), **other_rfb_seeds(), "config": yaml_seeds(), "control_request": control_seeds(),
-             "ban_state": ban_seeds(), "record_reader": recording_seeds()}
+             "ban_state": ban_seeds(), "record_reader": recording_seeds(), "admin_request": admin_seeds()}
     for target, files in seeds.items():
         (out / target).mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
