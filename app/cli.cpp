@@ -12,7 +12,10 @@ std::optional<CliOptions> parse_cli(int argc, char** argv) {
   po::options_description description(
       "Usage:\n"
       "  vnc-hooks-manager --config FILE            run with a YAML configuration\n"
-      "  vnc-hooks-manager --check-config --config FILE\n"
+      "  vnc-hooks-manager --config FILE --listen ADDR --target ADDR ...\n"
+      "                                             the same, with more listeners than the file's\n"
+      "                                             (a file without a listeners: section needs them)\n"
+      "  vnc-hooks-manager --check-config --config FILE [--listen ADDR --target ADDR ...]\n"
       "  vnc-hooks-manager --listen ADDR --target ADDR [--listen ADDR --target ADDR ...]\n"
       "                                             quick mode: events printed to stdout as JSON lines\n"
       "  vnc-hooks-manager ctl [--config FILE | --socket PATH] [--json] sessions|bans|unban ADDRESS|kill ID\n"
@@ -29,9 +32,10 @@ std::optional<CliOptions> parse_cli(int argc, char** argv) {
       ("config,c", po::value(&options.config_file)->value_name("FILE"), "YAML configuration file")
       ("check-config", po::bool_switch(&options.check_config), "validate the configuration, print every problem, exit")
       ("listen,l", po::value(&options.listen)->value_name("ADDR"),
-       "quick mode: listen address, e.g. 127.0.0.1:5910, [::1]:5910 or :5910 (repeatable)")
+       "listen address, e.g. 127.0.0.1:5910, [::1]:5910 or :5910 (repeatable); with --config, "
+       "added to the file's listeners")
       ("target,t", po::value(&options.target)->value_name("ADDR"),
-       "quick mode: VNC server for the matching --listen, e.g. 127.0.0.1:5901 or :1 (repeatable)")
+       "VNC server for the matching --listen, e.g. 127.0.0.1:5901 or :1 (repeatable)")
       ("log-level", po::value(&options.log_level)->value_name("LEVEL"),
        "trace, debug, info, warn, error, critical or off (overrides the configuration)")
       ("verbose,v", po::bool_switch(&options.verbose), "same as --log-level debug")
@@ -60,8 +64,6 @@ std::optional<CliOptions> parse_cli(int argc, char** argv) {
     return std::nullopt;
   };
   const bool quick_mode = !options.listen.empty() || !options.target.empty();
-  if (quick_mode && !options.config_file.empty())
-    return usage_error("use either --config or --listen/--target, not both");
   if (options.listen.size() != options.target.size())
     return usage_error("every --listen needs a matching --target (got " + std::to_string(options.listen.size()) +
                        " --listen and " + std::to_string(options.target.size()) + " --target)");

@@ -1,6 +1,7 @@
 #pragma once
-// Command-line options. Either --config FILE (the form systemd units use) or
-// quick mode: --listen/--target pairs with events printed to stdout.
+// Command-line options. Either --config FILE (the form systemd units use),
+// optionally with --listen/--target pairs that add listeners to the file's,
+// or quick mode: --listen/--target pairs with events printed to stdout.
 #include <optional>
 #include <string>
 #include <vector>

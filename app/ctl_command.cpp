@@ -36,7 +36,9 @@ int usage_error(const std::string& message) {
 // The socket path from the configuration file; nullopt (message printed) when
 // the file is invalid or has no control socket.
 std::optional<std::filesystem::path> socket_from_config(const std::string& file) {
-  const auto loaded = conf::load_config_file(file);
+  conf::LoadOptions options;
+  options.require_listeners = false;  // the proxy may take its listeners from --listen
+  const auto loaded = conf::load_config_file(file, options);
   if (!loaded.ok()) {
     std::cerr << "vnc-hooks-manager ctl: invalid configuration " << file << " (" << loaded.problems.size()
               << " problem" << (loaded.problems.size() == 1 ? "" : "s") << "):\n";

@@ -78,8 +78,12 @@ int main(int argc, char** argv) {
   }
 
   const bool quick_mode = options->config_file.empty();
+  // With --config, --listen/--target pairs add listeners to the file's, on
+  // every reload too.
+  vhm::conf::LoadOptions load_options;
+  load_options.extra_listeners = vhm::app::listener_arguments(options->listen, options->target);
   const auto loaded = quick_mode ? vhm::app::quick_config(options->listen, options->target)
-                                 : vhm::conf::load_config_file(options->config_file);
+                                 : vhm::conf::load_config_file(options->config_file, load_options);
   if (!loaded.ok()) {
     std::cerr << "vnc-hooks-manager: invalid configuration (" << loaded.problems.size() << " problem"
               << (loaded.problems.size() == 1 ? "" : "s") << "):\n";
@@ -154,7 +158,9 @@ int main(int argc, char** argv) {
   held.attach(*dispatcher);
   if (!quick_mode) {
     // SIGHUP: the same file again; the server keeps the old config if this fails.
-    server.enable_reload([path = options->config_file] { return vhm::conf::load_config_file(path); }, &*dispatcher);
+    server.enable_reload(
+        [path = options->config_file, load_options] { return vhm::conf::load_config_file(path, load_options); },
+        &*dispatcher);
   }
   spdlog::info("vnc-hooks-manager {} running ({}; {} hook(s))", vhm::version,
                quick_mode ? "quick mode" : config->source.string(), hook_count(*config));
