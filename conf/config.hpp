@@ -173,7 +173,7 @@ struct WebhookConfig {
   bool insecure = false;            // `insecure: true`: no certificate or host name verification
 };
 
-// `action: syslog` (docs/events-out.md).
+// `action: syslog` (docs/syslog.md).
 enum class SyslogTransport { unix_socket, udp, tcp };
 struct SyslogConfig {
   SyslogTransport transport = SyslogTransport::unix_socket;

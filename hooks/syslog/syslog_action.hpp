@@ -1,7 +1,7 @@
 #pragma once
 // The built-in `action: syslog`: one RFC 5424 message per event to the local
 // /dev/log, or to a UDP or TCP collector, with the event's fields as
-// structured data (docs/events-out.md).
+// structured data (docs/syslog.md).
 #include "conf/config.hpp"
 #include "hooks/event.hpp"
 #include "hooks/event_sink.hpp"
