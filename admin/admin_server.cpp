@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -20,6 +21,7 @@
 
 #include "admin/admin_routes.hpp"
 #include "conf/address.hpp"
+#include "conf/duration.hpp"
 #include "metrics/registry.hpp"
 #include "util/printable.hpp"
 #include "util/spawn_logged.hpp"
@@ -115,13 +117,10 @@ class Registration {
   Connection& connection_;
 };
 
-// What a failed read deserves: a response before closing (400, 408, 413,
-// 431), or nothing when the peer went away or the server closed.
+// What a failed read deserves: a response before closing (400, 413, 431),
+// or nothing when the peer went away, the server closed, or the request
+// timed out (the stream has closed the socket by then: no 408).
 std::optional<Response> read_failure_response(const error_code& error, const State& state) {
-  if (error == beast::error::timeout)
-    return error_response(http::status::request_timeout,
-                          "the request did not arrive within " +
-                              std::to_string(state.config.request_timeout.count()) + " ms");
   if (error == http::error::header_limit)
     return error_response(http::status::request_header_fields_too_large,
                           "request headers over " + std::to_string(state.options.header_limit) + " bytes");
@@ -194,6 +193,9 @@ awaitable<void> serve(std::shared_ptr<State> state, Admission admission, tcp::so
       if (auto response = read_failure_response(error, *state)) {
         spdlog::info("admin: {}: {} ({}); closing", client, response->result_int(), error.message());
         co_await write_response(*state, stream, *response);
+      } else if (error == beast::error::timeout) {
+        spdlog::info("admin: {}: no complete request within {}; closed", client,
+                     conf::format_duration(state->config.request_timeout));
       } else {
         spdlog::debug("admin: {}: connection ended: {}", client, error.message());
       }
@@ -313,11 +315,16 @@ bool AdminServer::start(std::string& error) {
   state.address = failure ? conf::format_host_port(listen) : endpoint_text(bound);
   state.open = true;
   util::spawn_logged(state.io.get_executor(), accept_loop(state_), "admin accept loop");
-  spdlog::info("admin: listening on {}", state.address);
-  if (state.config.token.empty() && (listen.host.empty() || !is_loopback(endpoint)))
-    spdlog::warn("admin: {} is reachable from other hosts and admin.token_file is not set: /metrics, /healthz and "
-                 "/readyz are open to them (/sessions and /bans are refused without a token)",
-                 state.address);
+  // Logged once the io thread runs, after the VNC listeners' "listening on"
+  // lines: tools that read the first such line as the VNC port stay right.
+  const bool open_to_others = state.config.token.empty() && (listen.host.empty() || !is_loopback(endpoint));
+  asio::post(state.io, [address = state.address, open_to_others] {
+    spdlog::info("admin: listening on {}", address);
+    if (open_to_others)
+      spdlog::warn("admin: {} is reachable from other hosts and admin.token_file is not set: /metrics, /healthz "
+                   "and /readyz are open to them (/sessions and /bans are refused without a token)",
+                   address);
+  });
   return true;
 }
 

@@ -46,7 +46,8 @@ class AdminServer {
   AdminServer& operator=(const AdminServer&) = delete;
 
   // Binds config.listen and starts accepting; false with a message naming
-  // admin.listen on failure. Logs "admin: listening on ADDR".
+  // admin.listen on failure. "admin: listening on ADDR" is logged once the
+  // io_context runs.
   bool start(std::string& error);
 
   // A reload: the token, metrics_need_token and the timeouts apply to the
