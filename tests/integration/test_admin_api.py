@@ -235,6 +235,36 @@ class AdminApi(PolicyTestCase):
         self.assert_healthy_login(proxy.port(), self.xvnc)
         self.assertTrue(proxy.alive())
 
+    def test_connections_over_the_cap_are_closed_at_accept_and_idle_ones_make_room(self):
+        proxy = self.start()
+        cap = 64  # AdminServerOptions::max_connections
+        silent = []
+        for _ in range(cap):
+            sock = socket.create_connection(("127.0.0.1", self.admin_port), timeout=5)
+            self.addCleanup(sock.close)
+            silent.append(sock)
+        # Every slot holds a request in progress (none sent yet): the next ones are closed unanswered.
+        for _ in range(2):
+            self.assertEqual(self.raw(b"GET /healthz HTTP/1.1\r\n\r\n", timeout=2), b"")
+        proxy.log().wait_for(r"admin: 64 connection\(s\) open \(the limit\): closed the connection from 127\.0\.0\.1")
+        self.assertEqual(len(proxy.log().matching(r"connection\(s\) open \(the limit\)")), 1,
+                         "the refusal line is logged at most once a second")
+        # request_timeout frees the slots; then kept-alive idle connections fill them...
+        for sock in silent:
+            self.assertEqual(sock.recv(100), b"")
+        kept = []
+        for _ in range(cap):
+            conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=5)
+            self.addCleanup(conn.close)
+            conn.request("GET", "/healthz")
+            self.assertEqual(conn.getresponse().read(), b"ok\n")
+            kept.append(conn)
+        # ...and one of them is closed to make room for a new client.
+        self.assertEqual(self.request("GET", "/healthz").status, 200)
+        readable, _, _ = select.select([conn.sock for conn in kept], [], [], 1)
+        self.assertEqual([sock.recv(100) for sock in readable], [b""], "not exactly one idle connection closed")
+        self.assertTrue(proxy.alive())
+
     def test_readyz_is_503_during_the_shutdown_grace(self):
         proxy = self.start(global_={"shutdown_grace": "20s"})
         self.live_session(proxy, hold=25)
