@@ -1,4 +1,5 @@
 #include <future>
+#include <thread>
 
 #include "hooks/metrics/event_metrics.hpp"
 #include "hooks/metrics/hook_metrics.hpp"
@@ -205,4 +206,31 @@ TEST_CASE("hook metrics: a real dispatcher reports its attempts to the observer"
   REQUIRE(finished.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   dispatcher.shutdown();
   CHECK(page_has(registry.render(), "vnc_hooks_manager_hook_runs_total{action=\"command\",result=\"ok\"} 1"));
+}
+
+TEST_CASE("metrics sink: sessions from several threads are each counted once") {
+  vhm::metrics::Registry registry;
+  struct NullSink final : vhm::hooks::EventSink {
+    void publish(vhm::hooks::Event, vhm::hooks::EventCompletion) override {}
+  } next;
+  vhm::hooks::MetricsEventSink sink(next, registry);
+  constexpr int threads = 4;
+  constexpr int sessions = 500;
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&sink, t] {
+      for (int i = 0; i < sessions; ++i) {
+        const auto id = std::to_string(t) + "-" + std::to_string(i);
+        sink.publish(metrics_event(EventKind::connect, id));
+        sink.publish(metrics_event(i % 2 ? EventKind::auth_success : EventKind::auth_failure, id));
+        sink.publish(metrics_event(EventKind::disconnect, id, {{Field::reason, "client_closed"}, {Field::bytes_in, "1"}}));
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  const auto page = registry.render();
+  CHECK(page_has(page, "vnc_hooks_manager_sessions_total{listener=\"127.0.0.1:5900\"} 2000"));
+  CHECK(page_has(page, "vnc_hooks_manager_handshakes_total{outcome=\"authenticated\"} 1000"));
+  CHECK(page_has(page, "vnc_hooks_manager_handshakes_total{outcome=\"auth_failed\"} 1000"));
+  CHECK(page_has(page, "vnc_hooks_manager_bytes_total{direction=\"viewer_to_server\"} 2000"));
 }
