@@ -306,7 +306,9 @@ bool AdminServer::start(std::string& error) {
   if (!failure) state.acceptor.bind(endpoint, failure);
   if (!failure) state.acceptor.listen(asio::socket_base::max_listen_connections, failure);
   if (failure) {
-    error = "admin.listen: cannot listen on " + conf::format_host_port(listen) + ": " + failure.message();
+    const int line = state.config.listen_line;
+    error = "admin.listen" + (line > 0 ? " (line " + std::to_string(line) + ")" : std::string()) +
+            ": cannot listen on " + conf::format_host_port(listen) + ": " + failure.message();
     error_code ignored;
     state.acceptor.close(ignored);
     return false;

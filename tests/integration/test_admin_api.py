@@ -322,4 +322,4 @@ class AdminApi(PolicyTestCase):
                 "listen": f"127.0.0.1:{port}"}}), listeners=0)
             code = proxy.wait_exit(timeout=10)
             self.assertNotEqual(code, 0)
-            self.assertRegex(proxy.log().text(), rf"admin\.listen: cannot listen on 127\.0\.0\.1:{port}")
+            self.assertRegex(proxy.log().text(), rf"admin\.listen \(line \d+\): cannot listen on 127\.0\.0\.1:{port}")
