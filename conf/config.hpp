@@ -155,7 +155,7 @@ struct RunAs {
 // (hooks/webhook/); syslog: one RFC 5424 message (hooks/syslog/).
 enum class HookAction { command, log, webhook, syslog };
 
-// `action: webhook` (docs/events-out.md). Templates are substituted per event,
+// `action: webhook` (docs/webhooks.md). Templates are substituted per event,
 // each placeholder escaped for where it stands (hooks/webhook/webhook_request.hpp).
 struct WebhookConfig {
   std::string url;  // as written (never logged: a path may carry a secret); checked at load

@@ -169,8 +169,9 @@ class Bench:
         text = log.read_text(errors="replace")
         result = {
             "sessions": sessions,
-            # The proxy publishes connect and disconnect for every accepted connection.
-            "events_published": 2 * sessions["connected"],
+            # The proxy publishes connect and disconnect for every accepted
+            # connection: the driver's and the readiness probe's.
+            "events_published": 2 * (sessions["connected"] + 1),
             "webhooks_received": counts["requests"],
             "distinct_events": counts["distinct_events"],
             "duplicates": counts["duplicates"],
@@ -211,7 +212,7 @@ class Bench:
         half = rss[len(rss) // 2:]
         result = {
             "sessions": sessions,
-            "events_published": 2 * sessions["connected"],
+            "events_published": 2 * (sessions["connected"] + 1),
             "dropped_logged": dropped,
             "webhook_attempts_received": counts["requests"],
             "timed_out_logged": len(re.findall(r": timed out after", text)),

@@ -32,11 +32,11 @@
 
 #include <chrono>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -62,7 +62,7 @@ constexpr auto webhook_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_reply_body = 64 * 1024;
 constexpr auto idle_limit = std::chrono::seconds(30);
 constexpr auto sweep_interval = std::chrono::seconds(5);
-constexpr std::size_t max_idle_per_key = 32;
+constexpr std::size_t max_idle_per_key = 128;  // above the default 64 in flight: no churn at full load
 
 // Connections are shared only between requests with the same trust settings.
 struct PoolKey {
@@ -230,10 +230,14 @@ class WebhookSender final : public AsyncAction {
     idle.push_back(std::move(connection));
   }
 
-  // One TLS client context per trust setting, built on first use.
+  // One TLS client context per trust setting, built on first use and again
+  // when ca_file changed on disk (a renewed CA applies to new connections).
   ssl::context* tls_context(const PoolKey& key, std::string& error) {
     auto& slot = contexts_[{key.ca_file, key.insecure}];
-    if (slot) return slot.get();
+    std::error_code ignored;
+    const auto modified = key.ca_file.empty() ? std::filesystem::file_time_type{}
+                                              : std::filesystem::last_write_time(key.ca_file, ignored);
+    if (slot.context && slot.modified == modified) return slot.context.get();
     tls::clear_openssl_errors();
     auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
     SSL_CTX* ctx = context->native_handle();
@@ -250,8 +254,8 @@ class WebhookSender final : public AsyncAction {
       }
       context->set_verify_mode(ssl::verify_peer);
     }
-    slot = std::move(context);
-    return slot.get();
+    slot = {std::move(context), modified};
+    return slot.context.get();
   }
 
   awaitable<std::unique_ptr<Connection>> connect(const PoolKey& key, Clock::time_point deadline, Outcome& outcome) {
@@ -418,7 +422,11 @@ class WebhookSender final : public AsyncAction {
   // Touched only on io_'s thread:
   bool closing_ = false;
   std::map<PoolKey, std::deque<std::unique_ptr<Connection>>> pool_;
-  std::map<std::pair<std::string, bool>, std::unique_ptr<ssl::context>> contexts_;
+  struct TlsContext {
+    std::unique_ptr<ssl::context> context;
+    std::filesystem::file_time_type modified{};  // of ca_file when the context was built
+  };
+  std::map<std::pair<std::string, bool>, TlsContext> contexts_;
 };
 
 }  // namespace
