@@ -15,6 +15,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <optional>
 #include <set>
 #include <spdlog/spdlog.h>
@@ -161,6 +162,22 @@ awaitable<bool> write_response(State& state, beast::tcp_stream& stream, Response
   co_return !error;
 }
 
+// After an error response, before closing: the client may still be sending
+// (the rest of a huge header). Closing with unread bytes would send a reset
+// that can destroy the response in flight, so read and drop a bounded amount
+// first, for at most a second.
+awaitable<void> linger(beast::tcp_stream& stream) {
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.expires_after(std::chrono::seconds(1));
+  std::array<char, 4096> sink;
+  for (std::size_t drained = 0; drained < 64 * 1024;) {
+    auto [error, bytes] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+    if (error) break;
+    drained += bytes;
+  }
+}
+
 Outcome answer(State& state, const Request& request, const std::string& client) {
   try {
     return handle_request(request, state.access, state);
@@ -192,7 +209,7 @@ awaitable<void> serve(std::shared_ptr<State> state, Admission admission, tcp::so
     if (error) {
       if (auto response = read_failure_response(error, *state)) {
         spdlog::info("admin: {}: {} ({}); closing", client, response->result_int(), error.message());
-        co_await write_response(*state, stream, *response);
+        if (co_await write_response(*state, stream, *response) && state->open) co_await linger(stream);
       } else if (error == beast::error::timeout) {
         spdlog::info("admin: {}: no complete request within {}; closed", client,
                      conf::format_duration(state->config.request_timeout));
