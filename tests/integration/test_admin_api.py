@@ -225,7 +225,7 @@ class AdminApi(PolicyTestCase):
         self.assertIsNotNone(closed_after, "the slow request was never cut off")
         self.assertGreaterEqual(closed_after, REQUEST_TIMEOUT - 0.2)
         self.assertLess(closed_after, REQUEST_TIMEOUT + 2)
-        self.assertGreaterEqual(answered_meanwhile, 3)
+        self.assertGreaterEqual(answered_meanwhile, 2)
         proxy.log().wait_for(r"admin: 127\.0\.0\.1:\d+: no complete request within 2s; closed")
 
         # The VNC session went on throughout, and new ones work.
