@@ -45,6 +45,13 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -157,10 +164,13 @@ class Bench:
         print(f"[delivery] {self.args.rate:g} sessions/s for {self.args.seconds:g} s "
               f"({2 * self.args.rate:g} events/s), a webhook each ...", flush=True)
         rss = [rss_kib(proxy.pid)]
+        cpu = {name: cpu_seconds(p.pid) for name, p in (("proxy", proxy), ("receiver", receiver))}
         driver = self.drive(port, self.args.seconds)
         while driver.poll() is None:
             time.sleep(1)
             rss.append(rss_kib(proxy.pid))
+        cpu = {name: round(cpu_seconds(p.pid) - cpu[name], 2)
+               for name, p in (("proxy", proxy), ("receiver", receiver))}
         sessions = self.driver_counts(driver)
         drained_at = time.monotonic()
         self.stop(proxy)  # a graceful stop waits for every queued webhook
@@ -179,14 +189,30 @@ class Bench:
             "dropped_logged": len(re.findall(r"event of session \S+ dropped", text)),
             "failed_logged": len(re.findall(r"webhook \w+ http\S*: ", text)),
             "stop_seconds": round(drain, 2),
-            "rss_kib": {"start": rss[0], "max": max(rss), "end": rss[-1]},
+            "rss_kib": {"start": rss[0], "max": max(rss), "end": rss[-1], "series": rss},
+            "cpu_seconds": cpu,
         }
         lost = result["events_published"] - result["distinct_events"]
         print(f"[delivery] {sessions['handshakes']} sessions ({sessions['sessions_per_s']}/s), "
               f"{result['events_published']} events published, {result['webhooks_received']} webhooks "
               f"received ({result['distinct_events']} distinct, {lost} lost, {result['duplicates']} duplicates) "
               f"over {result['receiver_connections']} connections; dropped {result['dropped_logged']}; "
-              f"RSS {rss[0]} -> max {max(rss)} KiB", flush=True)
+              f"RSS {rss[0]} -> max {max(rss)} KiB; CPU during the load: proxy {cpu['proxy']} s, "
+              f"receiver {cpu['receiver']} s", flush=True)
+        return result
+
+    def baseline_cpu(self, server_port: int) -> dict:
+        """The same session load through a proxy without hooks: what the
+        sessions alone cost, so the webhooks' share of the proxy's CPU shows."""
+        seconds = max(5.0, self.args.seconds / 4)
+        proxy, port, _ = self.start_proxy("baseline", server_port, None)
+        before = cpu_seconds(proxy.pid)
+        sessions = self.driver_counts(self.drive(port, seconds))
+        used = cpu_seconds(proxy.pid) - before
+        self.stop(proxy)
+        result = {"seconds": seconds, "sessions": sessions["handshakes"], "proxy_cpu_seconds": round(used, 2)}
+        print(f"[baseline] the same load without hooks for {seconds:g} s: proxy CPU {used:.2f} s "
+              f"({100 * used / seconds:.0f}% of a core)", flush=True)
         return result
 
     def receiver_down(self, server_port: int) -> dict:
@@ -218,7 +244,7 @@ class Bench:
             "timed_out_logged": len(re.findall(r": timed out after", text)),
             "stop_seconds": round(stop_seconds, 2),
             "rss_kib": {"start": rss[0], "max": max(rss), "end": rss[-1],
-                        "second_half_min": min(half), "second_half_max": max(half)},
+                        "second_half_min": min(half), "second_half_max": max(half), "series": rss},
         }
         print(f"[down] {sessions['handshakes']} sessions ({sessions['sessions_per_s']}/s), "
               f"{result['events_published']} events, {dropped} dropped (queue limit {self.args.queue_limit}), "
@@ -289,6 +315,12 @@ def main() -> int:
         server_port = bench.start_server()
         if "delivery" not in args.skip:
             results["delivery"] = bench.delivery(server_port)
+            base = results["baseline"] = bench.baseline_cpu(server_port)
+            with_hooks = results["delivery"]["cpu_seconds"]["proxy"] / args.seconds
+            without = base["proxy_cpu_seconds"] / base["seconds"]
+            print(f"[delivery] proxy CPU: {100 * with_hooks:.0f}% of a core with a webhook per event, "
+                  f"{100 * without:.0f}% without hooks: the webhooks cost {100 * (with_hooks - without):.0f}% "
+                  f"of a core at {2 * args.rate:g} a second", flush=True)
         if "down" not in args.skip:
             results["down"] = bench.receiver_down(server_port)
         if "throughput" not in args.skip:
