@@ -151,26 +151,36 @@ class Webhooks(XvncTestCase):
         proxy.log().wait_for(r"hook nobody_home .* retrying in 250 ms \(attempt 2 of 2\)")
         self.assertNotIn("SECRETPATH", proxy.log().text())
 
-    def test_https_with_ca_file_is_delivered(self):
+    def test_https_with_ca_file_is_delivered_by_ip_and_by_name(self):
         pki = self.pki()
         receiver = self.receiver(pki=pki)
-        hook = {"name": "tls_ok", "action": "webhook", "url": f"{receiver.origin}/tls",
-                "ca_file": str(pki.ca_cert)}
-        proxy = self.start_webhook_proxy({"connect": hook_yaml(hook)})
+        by_ip = {"name": "tls_ip", "action": "webhook", "url": f"{receiver.origin}/ip",
+                 "ca_file": str(pki.ca_cert)}
+        # A name: resolved, sent as SNI, checked against the certificate's DNS name.
+        by_name = {"name": "tls_name", "action": "webhook", "url": f"https://localhost:{receiver.port}/name",
+                   "ca_file": str(pki.ca_cert)}
+        proxy = self.start_webhook_proxy({"connect": hook_yaml(by_ip) + hook_yaml(by_name)})
         self.login(proxy)
-        (request,) = receiver.wait_requests(1)
-        self.assertEqual(json.loads(request.body)["event"], "connect")
-        proxy.log().wait_for(rf"hook tls_ok .* webhook POST {re.escape(receiver.origin)}: 200 in")
+        requests = receiver.wait_requests(2)
+        self.assertEqual(sorted(r.target for r in requests), ["/ip", "/name"])
+        self.assertEqual({json.loads(r.body)["event"] for r in requests}, {"connect"})
+        self.assertEqual({r.headers["host"] for r in requests},
+                         {f"127.0.0.1:{receiver.port}", f"localhost:{receiver.port}"})
+        proxy.log().wait_for(rf"hook tls_ip .* webhook POST {re.escape(receiver.origin)}: 200 in")
+        proxy.log().wait_for(rf"hook tls_name .* webhook POST https://localhost:{receiver.port}: 200 in")
 
     def test_a_certificate_for_another_name_is_refused_unless_insecure(self):
         pki = self.pki()
         receiver = self.receiver(pki=pki, cert="other")
         strict = {"name": "tls_strict", "action": "webhook", "url": f"{receiver.origin}/strict",
                   "ca_file": str(pki.ca_cert)}
-        proxy = self.start_webhook_proxy({"connect": hook_yaml(strict)})
+        strict_name = dict(strict, name="tls_strict_name", url=f"https://localhost:{receiver.port}/strict")
+        proxy = self.start_webhook_proxy({"connect": hook_yaml(strict) + hook_yaml(strict_name)})
         self.login(proxy)
         proxy.log().wait_for(r"hook tls_strict .* webhook POST https://127\.0\.0\.1:\d+: TLS handshake "
                              r"failed: certificate verify failed: IP address mismatch")
+        proxy.log().wait_for(r"hook tls_strict_name .* webhook POST https://localhost:\d+: TLS handshake "
+                             r"failed: certificate verify failed: hostname mismatch")
         receiver.wait_tls_failure()
         self.assertEqual(receiver.received(), [], "a request reached a receiver with the wrong certificate")
         # The same receiver with insecure: true (and without ca_file: the CA is unknown too).
