@@ -10,6 +10,7 @@
 #include "util/utf8_text.hpp"
 
 namespace vhm::hooks {
+namespace webhook_escaping {
 namespace {
 
 bool is_unreserved(unsigned char c) {
@@ -26,6 +27,7 @@ bool same_name(std::string_view a, std::string_view b) {
 bool sends_event_by_default(std::string_view method) { return method != "GET" && method != "DELETE"; }
 
 }  // namespace
+}  // namespace webhook_escaping
 
 std::string percent_encode(std::string_view value) {
   static constexpr char hex[] = "0123456789ABCDEF";
@@ -33,7 +35,7 @@ std::string percent_encode(std::string_view value) {
   out.reserve(value.size());
   for (const char c : value) {
     const auto byte = static_cast<unsigned char>(c);
-    if (is_unreserved(byte)) {
+    if (webhook_escaping::is_unreserved(byte)) {
       out += c;
     } else {
       out += '%';
@@ -122,13 +124,13 @@ std::optional<WebhookRequest> build_webhook_request(const conf::WebhookConfig& c
       error = "the value of header " + name + " would contain a control character; not sent";
       return std::nullopt;
     }
-    has_content_type = has_content_type || same_name(name, "content-type");
+    has_content_type = has_content_type || webhook_escaping::same_name(name, "content-type");
     request.headers.emplace_back(name, std::move(value));
   }
 
   const char* content_type = nullptr;
   if (!config.body) {
-    if (sends_event_by_default(config.method)) {
+    if (webhook_escaping::sends_event_by_default(config.method)) {
       request.body = event_to_json(event);
       content_type = "application/json";
     }

@@ -47,7 +47,9 @@
 #include "tls/openssl_errors.hpp"
 #include "util/printable.hpp"
 
-namespace vhm::hooks {
+// Unity builds put this file beside the other hooks files: its helpers live
+// in a namespace of their own so generic names (Connection, Outcome) never clash.
+namespace vhm::hooks::webhook_client {
 namespace {
 
 namespace asio = boost::asio;
@@ -430,7 +432,10 @@ class WebhookSender final : public AsyncAction {
 };
 
 }  // namespace
+}  // namespace vhm::hooks::webhook_client
 
-std::unique_ptr<AsyncAction> make_webhook_sender() { return std::make_unique<WebhookSender>(); }
+namespace vhm::hooks {
+
+std::unique_ptr<AsyncAction> make_webhook_sender() { return std::make_unique<webhook_client::WebhookSender>(); }
 
 }  // namespace vhm::hooks
