@@ -208,7 +208,7 @@ struct HookDispatcher::Impl {
     std::lock_guard lock(mutex_);
     config_ = std::move(config);
     if (!stopping_workers_) add_process_workers();
-    work_cv_.notify_all();
+    wake_all_lanes();
   }
 
   void shutdown() {
@@ -233,7 +233,7 @@ struct HookDispatcher::Impl {
         idle_cv_.wait(lock, [this] { return sessions_.empty(); });
         stopping_workers_ = true;
       }
-      work_cv_.notify_all();
+      wake_all_lanes();
       for (auto& worker : process_workers_)
         if (worker.joinable()) worker.join();
       if (action_worker_.joinable()) action_worker_.join();
@@ -297,9 +297,8 @@ struct HookDispatcher::Impl {
           --run.remaining;
           continue;
         }
-        ready_[lane_of(run.hook(i))].push_back(Task{queue.current, i, 1, {}});
+        push_ready(Task{queue.current, i, 1, {}});
       }
-      work_cv_.notify_all();
     }
   }
 
@@ -313,16 +312,26 @@ struct HookDispatcher::Impl {
     if (session != sessions_.end() && session->second.current == run) advance(session, completions);
   }
 
+  // One task, one wake-up, on its own lane: a busy proxy publishes thousands
+  // of events a second, and waking every worker for each was most of the
+  // dispatcher's cost (bench/webhooks.sh).
+  void push_ready(Task task) {
+    const Lane lane = lane_of(task.run->hook(task.index));
+    ready_[lane].push_back(std::move(task));
+    lane_cv_[lane].notify_one();
+  }
+
+  void wake_all_lanes() {
+    for (auto& cv : lane_cv_) cv.notify_all();
+  }
+
   void promote_due_retries() {
     const auto now = Clock::now();
-    bool moved = false;
     while (!delayed_.empty() && delayed_.begin()->first <= now) {
       Task task = std::move(delayed_.begin()->second);
       delayed_.erase(delayed_.begin());
-      ready_[lane_of(task.run->hook(task.index))].push_back(std::move(task));
-      moved = true;
+      push_ready(std::move(task));
     }
-    if (moved) work_cv_.notify_all();
   }
 
   void worker(Lane lane) {
@@ -347,9 +356,9 @@ struct HookDispatcher::Impl {
       if (!delayed_.empty()) {
         // A copy: wait_until keeps a reference and the entry may go meanwhile.
         const Clock::time_point next_retry = delayed_.begin()->first;
-        work_cv_.wait_until(lock, next_retry);
+        lane_cv_[lane].wait_until(lock, next_retry);
       } else {
-        work_cv_.wait(lock);
+        lane_cv_[lane].wait(lock);
       }
     }
   }
@@ -417,7 +426,7 @@ struct HookDispatcher::Impl {
     --stats_.running;
     if (lane == process_lane) {
       --processes_running_;
-      work_cv_.notify_all();  // a process slot is free
+      lane_cv_[process_lane].notify_one();  // a process slot is free
     }
     after_attempt(std::move(task), std::move(result), terminated, completions);
   }
@@ -438,7 +447,7 @@ struct HookDispatcher::Impl {
         std::lock_guard relock(mutex_);
         --stats_.webhooks_in_flight;
         --stats_.running;
-        work_cv_.notify_all();  // a network slot is free
+        lane_cv_[network_lane].notify_one();  // a network slot is free
         after_attempt(std::move(task), std::move(result), false, completions);
       }
       run_completions(completions);
@@ -453,7 +462,7 @@ struct HookDispatcher::Impl {
         std::lock_guard relock(mutex_);
         --stats_.webhooks_in_flight;
         --stats_.running;
-        work_cv_.notify_all();
+        lane_cv_[network_lane].notify_one();
         after_attempt(std::move(task), not_run(hook), false, completions);
       }
       run_completions(completions);
@@ -487,7 +496,7 @@ struct HookDispatcher::Impl {
         ++task.attempt;
         ++stats_.queued;
         delayed_.emplace(Clock::now() + delay, std::move(task));
-        work_cv_.notify_all();
+        wake_all_lanes();  // a sooner deadline for the waiting workers
         return;
       }
       spdlog::warn("{} failed ({}), not retried: shutting down", hook_tag(hook, run.event),
@@ -497,7 +506,7 @@ struct HookDispatcher::Impl {
   }
 
   mutable std::mutex mutex_;
-  std::condition_variable work_cv_;  // tasks, retries or process slots became available
+  std::condition_variable lane_cv_[lane_count];  // a lane's task, retry or slot became available
   std::condition_variable idle_cv_;  // the last session finished
   std::shared_ptr<const conf::Config> config_;
   SessionMap sessions_;

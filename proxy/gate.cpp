@@ -12,9 +12,11 @@ namespace {
 
 const std::string default_reason(policy::default_gate_text);
 
-std::string describe(const hooks::HookResult& result) {
+std::string describe(const conf::HookConfig& hook, const hooks::HookResult& result) {
   if (!result.ran) return "could not run";
   if (result.timed_out) return "timed out";
+  if (hook.action == conf::HookAction::webhook)
+    return result.http_status != 0 ? "answered HTTP " + std::to_string(result.http_status) : "got no reply";
   if (result.signal != 0) return "killed by signal " + std::to_string(result.signal);
   return "exited " + std::to_string(result.exit_code);
 }
@@ -45,7 +47,7 @@ GateDecision decide_gate(const std::vector<conf::HookConfig>& handlers, const ho
       continue;
     }
     const std::string reason = policy::gate_refusal_text(it->first_stdout_line);
-    return {false, false, reason, "gate " + handler.name + " " + describe(*it) + ": " + util::printable(reason)};
+    return {false, false, reason, "gate " + handler.name + " " + describe(handler, *it) + ": " + util::printable(reason)};
   }
   return {true, view_only, {}, {}};
 }

@@ -230,7 +230,7 @@ class Webhooks(XvncTestCase):
         reasons = wait_until(lambda: len(self.logged()) >= 2 and [e["reason"] for e in self.logged()],
                              what="two disconnect records")
         self.assertEqual(reasons, ["client_closed", "refused"])
-        proxy.log().wait_for(r"gate ask_policy exited 1: Not during backups")
+        proxy.log().wait_for(r"gate ask_policy answered HTTP 403: Not during backups")
 
     def test_secrets_in_headers_and_user_info_never_reach_the_log(self):
         receiver = self.receiver()
