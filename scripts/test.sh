@@ -4,7 +4,7 @@
 #   1. unit tests (Catch2, leak checking on);
 #   2. every libFuzzer target briefly on its corpus (build-fuzz/, clang; scripts/fuzz.sh);
 #   3. integration tests: that sanitized proxy between real Xvnc and real
-#      viewers on loopback, two test files at a time.
+#      viewers on loopback, JOBS + 1 test files at a time (INTEGRATION_JOBS=N overrides).
 # Run scripts/install-deps.sh (as root) first. JOBS=N overrides the parallelism;
 # BUILD_DIR=DIR another build directory. Times per phase: docs/building.md.
 set -euo pipefail
@@ -34,5 +34,6 @@ phase "fuzzing (short runs of every target)"
 scripts/fuzz.sh --ci
 
 phase "integration tests (sanitized proxy, real Xvnc and viewers)"
-ctest --test-dir "$build" -L integration -j"$jobs" --output-on-failure
+# One more than the cores: the tests mostly wait on real peers (docs/building.md).
+ctest --test-dir "$build" -L integration -j"${INTEGRATION_JOBS:-$((jobs + 1))}" --output-on-failure
 phase ""
