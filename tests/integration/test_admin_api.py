@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 
-from vhm_harness import (PolicyTestCase, make_config, proxy_binary, run_viewer, wait_records,
+from vhm_harness import (PolicyTestCase, make_config, proxy_binary, run_viewer,
                          wait_session_done)
 
 TOKEN = "test-admin-token-0123456789abcdef"
@@ -82,17 +82,6 @@ class AdminApi(PolicyTestCase):
             except ConnectionResetError:
                 pass
             return received
-
-    def live_session(self, proxy, hold: float = 20):
-        """A viewer that stays logged in; returns (viewer, session_id, local_port)."""
-        viewer = self.background_viewer(proxy.port(), password=self.xvnc.password, hold=hold)
-        local_port = viewer.wait_for(r"^local_port=(\d+)$").group(1)
-        viewer.wait_for(r"^logged_in=1$")
-        records = wait_records(self.events_file, lambda rs: any(
-            r.event == "auth_success" and r.get("client_port") == local_port for r in rs),
-            what="the session's auth_success record")
-        (auth,) = [r for r in records if r.event == "auth_success" and r["client_port"] == local_port]
-        return viewer, auth.session_id, local_port
 
     def assert_token_never_logged(self, proxy, *tokens):
         for token in tokens or (TOKEN,):

@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from vhm_harness import (PolicyTestCase, run_ctl, run_viewer, wait_records, wait_session_done,
+from vhm_harness import (PolicyTestCase, run_ctl, run_viewer, wait_session_done,
                          wait_until)
 
 BLOCKING = {"max_failures": 3, "window": "10m", "ban": "1h"}
@@ -53,18 +53,6 @@ class Control(PolicyTestCase):
         if via_config and not as_nobody:
             return run_ctl(list(args), config=self.tmp / "config.yaml")
         return run_ctl(list(args), socket_path=self.socket_path, as_nobody=as_nobody)
-
-    def live_session(self, proxy, hold: float = 20):
-        """A viewer that stays logged in; returns (viewer, session_id, local_port)."""
-        viewer = self.background_viewer(proxy.port(), password=self.xvnc.password, hold=hold)
-        local_port = viewer.wait_for(r"^local_port=(\d+)$").group(1)
-        viewer.wait_for(r"^logged_in=1$")
-        records = wait_records(self.events_file, lambda rs: any(
-            r.event == "auth_success" and r.get("client_port") == local_port for r in rs),
-            what="the session's auth_success record")
-        (auth,) = [r for r in records
-                   if r.event == "auth_success" and r["client_port"] == local_port]
-        return viewer, auth.session_id, local_port
 
     def assert_ok(self, done, what):
         self.assertEqual(done.returncode, 0, f"{what}: {done}")

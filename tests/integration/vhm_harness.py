@@ -1008,6 +1008,17 @@ class PolicyTestCase(XvncTestCase):
     def records_of(self, kind: str) -> list[Record]:
         return [r for r in read_records(self.events_file) if r.event == kind]
 
+    def live_session(self, proxy, hold: float = 20):
+        """A viewer that stays logged in; returns (viewer, session_id, local_port)."""
+        viewer = self.background_viewer(proxy.port(), password=self.xvnc.password, hold=hold)
+        local_port = viewer.wait_for(r"^local_port=(\d+)$").group(1)
+        viewer.wait_for(r"^logged_in=1$")
+        records = wait_records(self.events_file, lambda rs: any(
+            r.event == "auth_success" and r.get("client_port") == local_port for r in rs),
+            what="the session's auth_success record")
+        (auth,) = [r for r in records if r.event == "auth_success" and r["client_port"] == local_port]
+        return viewer, auth.session_id, local_port
+
     def wait_event_records(self, kind: str, count: int = 1,
                            timeout: float = DEFAULT_WAIT) -> list[Record]:
         wait_records(self.events_file,
