@@ -109,6 +109,52 @@ struct SessionPolicyConfig {
   int line = 0;        // of `session:`, for messages
 };
 
+// The front end of a listener (docs/browser-access.md): which protocols one
+// port speaks, chosen by sniffing the viewer's first bytes, and the HTTP side
+// of browser access (static files, tokens, Basic auth, origins, proxies).
+enum class FrontProtocol : std::uint8_t { rfb = 1, tls = 2, ws = 4, wss = 8 };
+enum class ClientCertMode { none, optional, required };
+
+// `frontend_tls:`: TLS toward viewers and browsers (protocols tls and wss).
+// Files are absolute, checked at load and read again on SIGHUP.
+struct FrontendTlsConfig {
+  std::filesystem::path cert;   // PEM certificate (may hold the chain)
+  std::filesystem::path key;    // PEM key, unencrypted
+  std::filesystem::path chain;  // optional extra chain certificates
+  std::string ciphers;          // TLS 1.2 cipher list (OpenSSL syntax); empty: OpenSSL's secure default
+  std::string ciphersuites;     // TLS 1.3 suites; empty: default
+  int min_version = 0x0303;     // TLS1_2_VERSION; `min_version: "1.3"` gives 0x0304
+  std::filesystem::path client_ca;  // CAs for client certificates; required unless client_cert: none
+  ClientCertMode client_cert = ClientCertMode::none;  // the CN (else first DNS SAN) becomes {user}
+  int line = 0;
+};
+
+// The WebSocket and HTTP side (`web:`, `tokens:`, `websocket:`, `http_auth:`).
+struct WebConfig {
+  std::filesystem::path root;    // `web:` static files (noVNC); empty: no files, only upgrades
+  std::filesystem::path tokens;  // `tokens:` websockify token file or directory; empty: the listener's target
+  bool token_from_host = false;  // `token_from_host:` the Host name is a token too (websockify --host-token)
+  std::vector<std::string> origins;  // `websocket: origins:` allowed Origin values; empty: any
+  std::filesystem::path http_auth;   // `http_auth:` htpasswd file (crypt(3) hashes); empty: no Basic auth
+  std::string realm = "vnc-hooks-manager";
+  std::chrono::milliseconds heartbeat{30'000};      // ping every so often; 0: none
+  std::optional<std::chrono::milliseconds> idle_timeout;  // no frame from the browser this long ends it
+  std::uint64_t max_message = 16u << 20;          // one WebSocket message from the browser, bytes
+  std::chrono::milliseconds request_timeout{10'000};  // a whole HTTP request (slowloris bound)
+};
+
+struct FrontendConfig {
+  std::uint8_t protocols = static_cast<std::uint8_t>(FrontProtocol::rfb);  // `protocols:` bit set
+  std::chrono::milliseconds sniff_timeout{300};  // silence this long means raw RFB
+  FrontendTlsConfig tls;                          // `frontend_tls:`
+  WebConfig web;
+  std::vector<Cidr> trusted_proxies;  // X-Forwarded-For / Forwarded believed from these
+  std::vector<Cidr> proxy_protocol;   // PROXY v1/v2 header required from these
+  bool speaks(FrontProtocol p) const { return (protocols & static_cast<std::uint8_t>(p)) != 0; }
+  // Anything but plain RFB with no PROXY header: the front end runs before the session.
+  bool needed() const { return protocols != static_cast<std::uint8_t>(FrontProtocol::rfb) || !proxy_protocol.empty(); }
+};
+
 struct ListenerConfig {
   HostPort listen;
   HostPort target;  // unused (empty) when transparent
@@ -137,6 +183,8 @@ struct ListenerConfig {
   ListenerTlsConfig tls;                       // `tls:`; used with vencrypt: terminate
   RecordingConfig recording;                   // effective: global `recording:` + this listener's overrides
   SessionPolicyConfig session;                 // `session:`
+  FrontendConfig frontend;                     // protocols, frontend_tls, web, tokens... (docs/browser-access.md)
+  bool target_tls = false;                     // `target_tls:` TLS toward the target (websockify --ssl-target), unverified
   int line = 0;  // where in the config file it was defined, for messages
 };
 

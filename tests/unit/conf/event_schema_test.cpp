@@ -62,7 +62,8 @@ TEST_CASE("event_schema: the field names are the documented contract, unique, an
   CHECK(to_string(Field::recording_path) == "recording_path");
   CHECK(to_string(Field::recording_bytes) == "recording_bytes");
   CHECK(to_string(Field::tracking) == "tracking");
-  CHECK(field_count == 32);
+  CHECK(to_string(Field::origin) == "origin");
+  CHECK(field_count == 36);
   CHECK_FALSE(parse_field("hook_name"));
   CHECK_FALSE(parse_field("USER"));
 }
