@@ -59,8 +59,15 @@ class Transport {
   virtual void close() = 0;
   // A read or write error in words ("TLS alert: ...", "WebSocket: text frame").
   virtual std::string describe(const boost::system::error_code& error) const { return error.message(); }
-  // The error means the peer ended the stream in order (EOF, close_notify, Close frame).
-  virtual bool is_peer_close(const boost::system::error_code& error) const { return error == asio::error::eof; }
+  // What a read or write error means for the session's `disconnect` reason:
+  // the peer ended the stream in order (EOF, close_notify, a Close frame) or
+  // the connection broke (reset): client_closed/server_closed; TLS failed:
+  // tls_error; the peer broke the framing (a WebSocket text frame, an
+  // unmasked or oversized frame): protocol_error.
+  enum class Ending : std::uint8_t { peer_closed, broken, tls_error, protocol_error };
+  virtual Ending ending(const boost::system::error_code& error) const {
+    return error == asio::error::eof ? Ending::peer_closed : Ending::broken;
+  }
 
  protected:
   // One read or write of up to buffer.size() bytes at a time, as
