@@ -1,5 +1,6 @@
 #include "conf/address.hpp"
 #include "conf/config_sections.hpp"
+#include "conf/load_frontend.hpp"
 #include "conf/load_transparent.hpp"
 #include "conf/load_listener_tls.hpp"
 #include "conf/load_recording.hpp"
@@ -70,7 +71,11 @@ std::optional<Parsed> load_listener(const Entry& item, const RecordingConfig& re
     parsed.config.listen = *listen;
     parsed.has_listen = true;
   }
-  if (!load_transparent(map, parsed.config, problems))  // a transparent listener has no target
+  // A transparent listener has no target; with tokens (browser access) the
+  // token names it, so target is optional there (load_frontend checks the rest).
+  const bool transparent = load_transparent(map, parsed.config, problems);
+  const bool tokens_instead = !transparent && map.has("tokens") && !map.has("target");
+  if (!transparent && !tokens_instead)
     if (auto target = address("target", parse_target_address)) parsed.config.target = *target;
   if (auto entry = map.take("user"))
     if (auto text = read_string(*entry, problems)) parsed.config.user = *text;
@@ -101,6 +106,7 @@ std::optional<Parsed> load_listener(const Entry& item, const RecordingConfig& re
   load_listener_tls(map, parsed.config, problems);
   load_listener_recording(map, recording, base_dir, parsed.config, problems);
   load_session_policy(map, base_dir, parsed.config, problems);
+  load_frontend(map, base_dir, !tokens_instead, parsed.config, problems);
   map.finish();
   return parsed;
 }

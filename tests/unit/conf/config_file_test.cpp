@@ -64,7 +64,9 @@ TEST_CASE("config file: problems name the file as given") {
   CHECK(result.problems[0].to_string() ==
         file.string() + ":4: listeners[0].nope: unknown key \"nope\" (known: listen, transparent, allow_targets, target, user, "
                         "handshake_timeout, connect_timeout, allow, deny, max_sessions, max_sessions_per_ip, "
-                        "max_connects_per_minute, scanner_shield, server_version, vencrypt, tls, recording, session)");
+                        "max_connects_per_minute, scanner_shield, server_version, vencrypt, tls, recording, session, "
+                        "protocols, sniff_timeout, frontend_tls, web, tokens, token_from_host, http_auth, "
+                        "http_realm, websocket, trusted_proxies, proxy_protocol, target_tls)");
 }
 
 TEST_CASE("config file: a missing file is one clear problem") {

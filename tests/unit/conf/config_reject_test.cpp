@@ -46,7 +46,8 @@ TEST_CASE("config rejects: unknown keys at every level, listing the known ones")
   require_single_problem(std::string(listener) + "    port: 1\n", "listeners[0].port", "port:",
                          "unknown key \"port\" (known: listen, transparent, allow_targets, target, user, handshake_timeout, connect_timeout, allow, "
                          "deny, max_sessions, max_sessions_per_ip, max_connects_per_minute, scanner_shield, server_version, "
-                         "vencrypt, tls, recording, session)");
+                         "vencrypt, tls, recording, session, protocols, sniff_timeout, frontend_tls, web, tokens, "
+                         "token_from_host, http_auth, http_realm, websocket, trusted_proxies, proxy_protocol, target_tls)");
   require_single_problem(with_hook("connect", "    - name: h\n      cmd: h.sh\n      tiemout: 5\n"),
                          "events.connect[0].tiemout", "tiemout", "unknown key \"tiemout\"");
 }
