@@ -38,6 +38,9 @@ class Htpasswd {
 
  private:
   std::map<std::string, std::string, std::less<>> hashes_;
+  // An unknown user is checked against this (a real user's hash, same cost)
+  // so the time of a refusal does not tell which users exist.
+  std::string unknown_user_hash_;
   struct Cache;
   std::shared_ptr<Cache> cache_;
 };

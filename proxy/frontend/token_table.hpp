@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,9 +31,12 @@ TokenFileParse parse_token_file(std::string_view text, std::string_view file_nam
 // ("sha256:" + first 8 hex digits of its SHA-256).
 std::string redact_token(std::string_view token);
 
+// Used from one thread (the io thread): lookup() may re-read the files.
 class TokenTable {
  public:
-  explicit TokenTable(std::filesystem::path file_or_directory);
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  // `clock`: tests step it instead of sleeping through the rate limit.
+  explicit TokenTable(std::filesystem::path file_or_directory, Clock clock = std::chrono::steady_clock::now);
   // Reads now; false with `error` when the path cannot be read at all (load time).
   bool load(std::string& error);
   // nullopt: unknown token. Re-reads changed files first (rate-limited).
@@ -42,6 +46,8 @@ class TokenTable {
  private:
   void refresh_if_changed();
   std::filesystem::path path_;
+  Clock clock_;
+  bool unreadable_ = false;  // logged once until the path reads again
   std::map<std::string, conf::HostPort, std::less<>> tokens_;
   // file -> (mtime, size) at the last read: a change triggers a re-read of all
   std::map<std::filesystem::path, std::pair<std::filesystem::file_time_type, std::uintmax_t>> seen_;
