@@ -107,6 +107,7 @@ std::vector<Hop> forwarded_hops(std::string_view header) {
     }
     const std::string_view name = trim_ows(rest.substr(0, equals));
     std::string_view after = rest.substr(equals + 1);
+    while (!after.empty() && (after.front() == ' ' || after.front() == '\t')) after.remove_prefix(1);
     std::string value;
     if (!after.empty() && after.front() == '"') {
       auto quoted = quoted_string(after);
