@@ -29,6 +29,7 @@ struct SessionRow {
   std::string recording_path;   // the file while the session is being recorded, else empty
   bool view_only = false;       // the viewer's input does not reach the server (session: rules)
   std::string tracking;         // "on", "off", "opaque: ..."; empty before the handshake ended
+  std::string transport;        // how the viewer came: tcp, tls, ws, wss
 };
 
 // One entry of the ban table: a key that has failures counted or is banned.

@@ -88,6 +88,7 @@ bool print_sessions(const json::object& response, std::ostream& out) {
     rows.push_back({
         or_dash(text_of(*row, "session_id")),
         host_port(text_of(*row, "client_ip"), text_of(*row, "client_port")),
+        or_dash(text_of(*row, "transport")),
         host_port(text_of(*row, "target_host"), text_of(*row, "target_port")),
         or_dash(text_of(*row, "user")),
         or_dash(text_of(*row, "security_type")),
@@ -97,7 +98,7 @@ bool print_sessions(const json::object& response, std::ostream& out) {
         format_bytes(number_of(*row, "bytes_out")),
     });
   }
-  print_table({{"ID"}, {"CLIENT"}, {"TARGET"}, {"USER"}, {"SECURITY"}, {"STATE"}, {"AGE", true}, {"IN", true},
+  print_table({{"ID"}, {"CLIENT"}, {"VIA"}, {"TARGET"}, {"USER"}, {"SECURITY"}, {"STATE"}, {"AGE", true}, {"IN", true},
                {"OUT", true}},
               rows, out);
   return true;

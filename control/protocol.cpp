@@ -125,6 +125,7 @@ json::object session_to_json(const SessionRow& row) {
       {"bytes_in", row.bytes_in},             {"bytes_out", row.bytes_out},
       {"recording_path", text(row.recording_path)},
       {"view_only", row.view_only},           {"tracking", text(row.tracking)},
+      {"transport", text(row.transport)},
   };
 }
 

@@ -9,7 +9,7 @@ namespace vhm::proxy {
 using conf::Field;
 
 hooks::Event connection_fields(const tcp::endpoint& peer, const ListenerContext& listener,
-                               const std::optional<tcp::endpoint>& destination) {
+                               const std::optional<tcp::endpoint>& destination, const conf::HostPort* token_target) {
   hooks::Event fields;
   fields[Field::session_id] = new_session_id();
   fields[Field::client_ip] = address_text(peer.address());
@@ -19,6 +19,9 @@ hooks::Event connection_fields(const tcp::endpoint& peer, const ListenerContext&
   if (destination) {
     fields[Field::target_host] = address_text(destination->address());
     port = destination->port();
+  } else if (token_target) {
+    fields[Field::target_host] = token_target->host;
+    port = token_target->port;
   } else {
     fields[Field::target_host] = listener.config.target.host;
     port = listener.config.target.port;

@@ -4,6 +4,7 @@
 // before any session exists) consist of them.
 #include <optional>
 
+#include "conf/config.hpp"
 #include "hooks/event.hpp"
 #include "proxy/asio.hpp"
 
@@ -12,9 +13,11 @@ namespace vhm::proxy {
 struct ListenerContext;
 
 // `destination`: a transparent listener's target for this connection (its
-// original destination); nullopt: the listener's static target. {display} is
+// original destination); nullopt: `token_target` (browser access: the
+// token's target) if set, else the listener's static target. {display} is
 // ":N" for target ports 5900+N (N < 100); {user} is the listener's `user:`.
 hooks::Event connection_fields(const tcp::endpoint& peer, const ListenerContext& listener,
-                               const std::optional<tcp::endpoint>& destination = std::nullopt);
+                               const std::optional<tcp::endpoint>& destination = std::nullopt,
+                               const conf::HostPort* token_target = nullptr);
 
 }  // namespace vhm::proxy

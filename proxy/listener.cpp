@@ -20,16 +20,31 @@
 namespace vhm::proxy {
 namespace {
 
-awaitable<void> run_session(tcp::socket socket, std::shared_ptr<const ListenerContext> context,
+awaitable<void> run_session(frontend::Accepted viewer, std::shared_ptr<const ListenerContext> context,
                             SessionServices services, std::shared_ptr<const bool> end_at_once,
                             std::optional<tcp::endpoint> destination) {
-  Session session(std::move(socket), std::move(context), services, destination);
+  Session session(std::move(viewer), std::move(context), services, destination);
   if (*end_at_once) session.close(DisconnectReason::shutdown, "accepted as the proxy shut down");
   co_await session.run();
 }
 
-awaitable<void> refuse_connection(tcp::socket socket, std::string text) {
-  co_await refuse_viewer(socket, std::move(text), std::chrono::seconds(10));
+awaitable<void> refuse_connection(std::unique_ptr<relay::Transport> viewer, std::string text) {
+  co_await refuse_viewer(*viewer, std::move(text), std::chrono::seconds(10));
+}
+
+// A listener with a front end (browser access, PROXY protocol): the front end
+// first (it learns the real client and the token's target), then admission
+// for that client, then the session.
+awaitable<void> run_front_end(tcp::socket socket, std::shared_ptr<const ListenerContext> context,
+                              SessionServices services, std::shared_ptr<const bool> end_at_once) {
+  auto accepted = co_await frontend::accept_viewer(context->front_end, std::move(socket), context->listen_text);
+  if (!accepted) co_return;
+  const auto* token_target = accepted->origin.token_target ? &*accepted->origin.token_target : nullptr;
+  if (auto refusal = Listener::admission_refusal(accepted->origin.peer, nullptr, token_target, *context, services)) {
+    co_await refuse_connection(std::move(accepted->transport), std::move(*refusal));
+    co_return;
+  }
+  co_await run_session(std::move(*accepted), std::move(context), services, std::move(end_at_once), std::nullopt);
 }
 
 // An empty host means every address: one dual-stack IPv6 socket where the
@@ -81,6 +96,13 @@ std::unique_ptr<Listener> Listener::open(asio::io_context& io, const conf::Liste
   context->listen_endpoint = acceptor.local_endpoint(ec);
   context->listen_text = endpoint_text(context->listen_endpoint);
   context->limits = std::make_shared<policy::ConnectionLimits>(config);
+  if (config.frontend.needed() && config.transparent == conf::Transparent::off) {
+    context->front_end = frontend::make_front_end(config, error);
+    if (!context->front_end) {
+      error = "listener " + conf::format_host_port(config.listen) + ": " + error;
+      return nullptr;
+    }
+  }
   return std::unique_ptr<Listener>(new Listener(std::move(acceptor), std::move(context)));
 }
 
@@ -110,6 +132,17 @@ void Listener::close() {
 void Listener::reconfigure(const conf::ListenerConfig& config, SessionServices services) {
   auto context = std::make_shared<ListenerContext>(*context_);
   context->config = config;
+  context->front_end.reset();
+  if (config.frontend.needed() && config.transparent == conf::Transparent::off) {
+    // Certificates, token and password files are read again; a file that
+    // broke keeps the front end that works.
+    std::string error;
+    context->front_end = frontend::make_front_end(config, error);
+    if (!context->front_end) {
+      spdlog::error("listener {}: reload: {}; its front end keeps the previous settings", address(), error);
+      context->front_end = context_->front_end;
+    }
+  }
   context->limits->configure(config);  // the same counts: sessions hand their slots back to it
   context_ = std::move(context);
   services_.emplace(services);
@@ -144,12 +177,19 @@ awaitable<void> Listener::accept_loop(SessionServices initial_services) {
     // checked before anything else (never an open relay, no loops).
     std::optional<TransparentTarget> target;
     if (context_->config.transparent != conf::Transparent::off) target = transparent_target(socket, *context_);
-    if (auto refusal = admission_refusal(peer, target ? &*target : nullptr, services)) {
-      util::spawn_logged(acceptor_.get_executor(), refuse_connection(std::move(socket), std::move(*refusal)),
-                   "refusal");
+    if (context_->front_end) {
+      util::spawn_logged(acceptor_.get_executor(),
+                         run_front_end(std::move(socket), context_, services, end_late_sessions_), "session");
       continue;
     }
-    util::spawn_logged(acceptor_.get_executor(), run_session(std::move(socket), context_, services, end_late_sessions_,
+    if (auto refusal = admission_refusal(peer, target ? &*target : nullptr, nullptr, *context_, services)) {
+      util::spawn_logged(acceptor_.get_executor(),
+                         refuse_connection(Session::plain_viewer(std::move(socket)).transport, std::move(*refusal)),
+                         "refusal");
+      continue;
+    }
+    util::spawn_logged(acceptor_.get_executor(),
+                       run_session(Session::plain_viewer(std::move(socket)), context_, services, end_late_sessions_,
                                    target ? std::optional(target->destination) : std::nullopt),
                        "session");
   }
@@ -157,18 +197,21 @@ awaitable<void> Listener::accept_loop(SessionServices initial_services) {
 }
 
 std::optional<std::string> Listener::admission_refusal(const tcp::endpoint& peer, const TransparentTarget* target,
+                                                      const conf::HostPort* token_target,
+                                                      const ListenerContext& context,
                                                       const SessionServices& services) {
   using conf::Field;
   const auto client = canonical_address(peer.address());
   const auto now = std::chrono::system_clock::now();
-  hooks::Event event =
-      connection_fields(peer, *context_, target ? std::optional(target->destination) : std::nullopt);
+  const auto& address = context.listen_text;
+  hooks::Event event = connection_fields(peer, context, target ? std::optional(target->destination) : std::nullopt,
+                                         token_target);
   std::optional<policy::Refusal> refusal;
   std::string text;
   if (target && target->refusal) {
     refusal = target->refusal;
     text = policy::target_refusal_text(*refusal, endpoint_text(target->destination));
-    spdlog::info("listener {}: client {}: {}", address(), endpoint_text(peer), target->detail);
+    spdlog::info("listener {}: client {}: {}", address, endpoint_text(peer), target->detail);
   }
   if (!refusal && services.blocking) {
     if (auto ban = services.blocking->active_ban(client)) {
@@ -179,7 +222,7 @@ std::optional<std::string> Listener::admission_refusal(const tcp::endpoint& peer
     }
   }
   if (!refusal) {
-    const auto decision = context_->limits->admit(client, now);
+    const auto decision = context.limits->admit(client, now);
     if (decision == policy::ConnectionLimits::Decision::ok) return std::nullopt;
     refusal = policy::refusal_of(decision);
     text = policy::refusal_text(*refusal, event[Field::client_ip]);

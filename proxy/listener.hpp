@@ -37,6 +37,15 @@ class Listener {
   // True once accept_loop() has returned: the object may then be destroyed.
   bool loop_done() const { return loop_done_; }
   const std::string& address() const { return context_->listen_text; }
+  // The text for the viewer when policy refuses this client (transparent
+  // target, ban, allow/deny, limits); logs the refusal and publishes
+  // `blocked`. nullopt: admitted. `target`: a transparent listener's decision
+  // for this connection, whose refusal comes first; null for a static target.
+  // `token_target`: browser access, the token's target (for the event).
+  static std::optional<std::string> admission_refusal(const tcp::endpoint& peer, const TransparentTarget* target,
+                                                      const conf::HostPort* token_target,
+                                                      const ListenerContext& context,
+                                                      const SessionServices& services);
   const conf::ListenerConfig& config() const { return context_->config; }
   // Where its sessions go, for the log: "127.0.0.1:5901" or "original destination (redirect)".
   std::string target_text() const;
@@ -45,13 +54,6 @@ class Listener {
 
  private:
   Listener(tcp::acceptor acceptor, std::shared_ptr<const ListenerContext> context);
-  // The text for the viewer when policy refuses this client (transparent
-  // target, ban, allow/deny, limits); logs the refusal and publishes
-  // `blocked`. nullopt: admitted.
-  // `target`: a transparent listener's decision for this connection, whose
-  // refusal comes first; null for a static target.
-  std::optional<std::string> admission_refusal(const tcp::endpoint& peer, const TransparentTarget* target,
-                                               const SessionServices& services);
 
   tcp::acceptor acceptor_;
   std::shared_ptr<const ListenerContext> context_;

@@ -22,7 +22,7 @@ std::vector<control::SessionRow> ProxyControl::sessions() {
                     static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(session.age()).count()),
                     session.bytes_in(), session.bytes_out(),
                     session.recording() ? f[Field::recording_path] : std::string(), session.view_only(),
-                    f[Field::tracking]});
+                    f[Field::tracking], f[Field::transport]});
   });
   return rows;
 }

@@ -13,17 +13,23 @@ namespace vhm::proxy {
 
 void Server::collect_metrics(metrics::SampleWriter& out) {
   std::map<std::string, std::size_t> active;  // listen address -> live sessions
+  std::map<std::string, std::size_t> by_transport{{"tcp", 0}, {"tls", 0}, {"ws", 0}, {"wss", 0}};
   for (const auto& listener : listeners_) active[listener->address()];
   std::uint64_t viewer_to_server = 0;
   std::uint64_t server_to_viewer = 0;
   sessions_.for_each([&](Session& session) {
     ++active[session.fields()[conf::Field::listen]];
+    ++by_transport[session.fields()[conf::Field::transport]];
     viewer_to_server += session.bytes_in();
     server_to_viewer += session.bytes_out();
   });
   for (const auto& [listen, count] : active) {
     out.gauge("vnc_hooks_manager_sessions_active", "Live sessions, by listener address.", {{"listener", listen}},
               static_cast<double>(count));
+  }
+  for (const auto& [transport, count] : by_transport) {
+    out.gauge("vnc_hooks_manager_sessions_by_transport", "Live sessions, by how the viewer came (tcp, tls, ws, wss).",
+              {{"transport", transport}}, static_cast<double>(count));
   }
   // Joins the counter of finished sessions' bytes (hooks/metrics/event_metrics.cpp).
   const std::string_view bytes_help = "Bytes relayed, by direction: finished sessions plus the live sessions' counters.";

@@ -12,6 +12,7 @@
 #include "proxy/gate.hpp"
 #include "proxy/recording/recorder_tap.hpp"
 #include "proxy/relay/legs.hpp"
+#include "proxy/relay/tcp_transport.hpp"
 #include "proxy/viewer_refusal.hpp"
 #include "rfb/refusal.hpp"
 #include "proxy/session_registry.hpp"
@@ -38,22 +39,35 @@ void set_relay_options(tcp::socket& socket) {
 
 }  // namespace
 
-Session::Session(tcp::socket client, std::shared_ptr<const ListenerContext> listener, SessionServices services,
+frontend::Accepted Session::plain_viewer(tcp::socket socket) {
+  frontend::Accepted viewer;
+  boost::system::error_code ignored;
+  viewer.origin.peer = socket.remote_endpoint(ignored);
+  viewer.transport = std::make_unique<relay::TcpTransport>(std::move(socket));
+  return viewer;
+}
+
+Session::Session(frontend::Accepted viewer, std::shared_ptr<const ListenerContext> listener, SessionServices services,
                  std::optional<tcp::endpoint> destination)
-    : client_(std::move(client)),
-      server_(client_.get_executor()),
-      resolver_(client_.get_executor()),
-      timer_(client_.get_executor()),
+    : viewer_(std::move(viewer.transport)),
+      server_(viewer_->get_executor()),
+      resolver_(server_.get_executor()),
+      timer_(server_.get_executor()),
       listener_(std::move(listener)),
       services_(services),
       destination_(destination),
+      token_target_(std::move(viewer.origin.token_target)),
       view_only_(listener_->config.session.view_only),
-      session_timer_(client_.get_executor()),
+      session_timer_(server_.get_executor()),
       started_(std::chrono::steady_clock::now()) {
-  boost::system::error_code ec;
-  const auto peer = client_.remote_endpoint(ec);
-  client_address_ = canonical_address(peer.address());
-  fields_ = connection_fields(peer, *listener_, destination_);
+  const auto& origin = viewer.origin;
+  client_address_ = canonical_address(origin.peer.address());
+  fields_ = connection_fields(origin.peer, *listener_, destination_, token_target_ ? &*token_target_ : nullptr);
+  fields_[Field::transport] = origin.transport;
+  fields_[Field::token] = origin.token;
+  fields_[Field::http_user] = origin.http_user;
+  fields_[Field::origin] = origin.origin;
+  if (!origin.cert_user.empty()) fields_[Field::user] = origin.cert_user;  // a client certificate names the user
 }
 
 Session::~Session() {
@@ -74,8 +88,8 @@ awaitable<void> Session::run() {
 }
 
 awaitable<void> Session::connect_and_relay() {
-  spdlog::info("session {}: accepted {}:{} on {} for {}", id(), fields_[Field::client_ip],
-               fields_[Field::client_port], fields_[Field::listen], target_text());
+  spdlog::info("session {}: accepted {}:{} on {} ({}) for {}", id(), fields_[Field::client_ip],
+               fields_[Field::client_port], fields_[Field::listen], fields_[Field::transport], target_text());
 
   auto endpoints = co_await resolve_target();
   // {user}: a static target's listener `user:` comes first; a transparent
@@ -86,7 +100,7 @@ awaitable<void> Session::connect_and_relay() {
   if (has_gate(hooks_config()->hooks_for(EventKind::connect))) {
     std::string refusal;
     if (!co_await pass_gate(EventKind::connect, refusal)) {
-      if (!closing_) co_await refuse_viewer(client_, refusal, std::chrono::seconds(10));
+      if (!closing_) co_await refuse_viewer(*viewer_, refusal, std::chrono::seconds(10));
       co_return;
     }
   } else {
@@ -100,11 +114,11 @@ awaitable<void> Session::connect_and_relay() {
     spdlog::info("session {}: not relayed to {}: no valid RFB ProtocolVersion from the viewer", id(), target_text());
     co_return;
   }
-  if (!endpoints || closing_ || !co_await dial(*endpoints)) {
+  if (!endpoints || closing_ || !co_await dial(*endpoints) || !co_await open_server_stream()) {
     if (shield && !closing_) co_await refuse_greeted_viewer("The VNC server cannot be reached.");
     co_return;
   }
-  set_relay_options(client_);
+  set_relay_options(viewer_->socket());
   set_relay_options(server_);
   if (!shield) parser_.emplace(rfb::Limits{}, tls_visibility());
   if (shield && !co_await (join_server_version() && handshake_watchdog())) co_return;
@@ -118,9 +132,7 @@ awaitable<void> Session::connect_and_relay() {
 awaitable<void> Session::relay_both_ways() {
   if (!co_await plain_server_handshake()) {
     running_pumps_ = 2;
-    relay::TcpLeg viewer(client_, services_.buffers), server(server_, services_.buffers);
-    co_await (pump(viewer, server, rfb::Direction::client_to_server) &&
-              pump(server, viewer, rfb::Direction::server_to_client) && handshake_watchdog());
+    co_await relay_legs();
   }
   // vencrypt: terminate: the pumps stopped where TLS starts; TLS on both legs from here (session_tls.cpp).
   if (tls_starting_ && !closing_) co_await relay_tls();
@@ -128,9 +140,38 @@ awaitable<void> Session::relay_both_ways() {
   session_timer_.cancel();
 }
 
+// One leg type per side: plain TCP keeps readiness reads and splice; any
+// other transport is a stream leg (pump.cpp has one body for all of them).
+awaitable<void> Session::relay_legs() {
+  using relay::StreamLeg;
+  using relay::TcpLeg;
+  using relay::Transport;
+  const auto up = rfb::Direction::client_to_server;
+  const auto down = rfb::Direction::server_to_client;
+  tcp::socket* viewer_socket = viewer_->plain_socket();
+  tcp::socket* server_socket = server_stream_->plain_socket();
+  if (viewer_socket && server_socket) {
+    TcpLeg viewer(*viewer_socket, services_.buffers), server(*server_socket, services_.buffers);
+    co_await (pump(viewer, server, up) && pump(server, viewer, down) && handshake_watchdog());
+  } else if (server_socket) {
+    StreamLeg<Transport> viewer(*viewer_, viewer_buffer);
+    TcpLeg server(*server_socket, services_.buffers);
+    co_await (pump(viewer, server, up) && pump(server, viewer, down) && handshake_watchdog());
+  } else {
+    StreamLeg<Transport> viewer(*viewer_, viewer_buffer), server(*server_stream_, stream_buffer);
+    co_await (pump(viewer, server, up) && pump(server, viewer, down) && handshake_watchdog());
+  }
+}
+
+awaitable<void> Session::end_viewer_in_order() {
+  asio::steady_timer grace(server_.get_executor());
+  grace.expires_after(std::chrono::seconds(1));
+  co_await (viewer_->async_end(1000) || grace.async_wait(use_tuple));
+}
+
 void Session::finish() {
   boost::system::error_code ignored;
-  client_.close(ignored);
+  viewer_->close();
   server_.close(ignored);
   const auto reason = end_reason_.value_or(DisconnectReason::client_closed);
   const auto elapsed = std::chrono::steady_clock::now() - started_;
@@ -154,7 +195,7 @@ void Session::close(DisconnectReason reason, std::string detail) {
   timer_.cancel();
   session_timer_.cancel();
   if (gate_waiter_) gate_waiter_->cancel();
-  client_.close(ignored);
+  viewer_->close();
   server_.close(ignored);
 }
 
@@ -269,7 +310,7 @@ void Session::handshake_finished() {
 awaitable<bool> Session::pass_gate(EventKind kind, std::string& reason) {
   const auto config = hooks_config();  // kept alive: a reload may replace it meanwhile
   const auto& handlers = config->hooks_for(kind);
-  OutcomeWaiter waiter(client_.get_executor());
+  OutcomeWaiter waiter(server_.get_executor());
   gate_waiter_ = &waiter;
   publish(kind, {}, waiter.completion());
   spdlog::debug("session {}: waiting for the {} gate", id(), conf::to_string(kind));

@@ -18,6 +18,8 @@
 #include "proxy/relay/buffer_pool.hpp"
 #include "proxy/relay/tap.hpp"
 #include "proxy/disconnect_reason.hpp"
+#include "proxy/frontend/front_end.hpp"
+#include "proxy/relay/transport.hpp"
 #include "proxy/server_versions.hpp"
 #include "proxy/tls_stream.hpp"
 #include "proxy/transparent_loop.hpp"
@@ -41,6 +43,8 @@ struct ListenerContext {
   // The listener's admission state; every session was admitted by it and
   // hands its slot back when it ends.
   std::shared_ptr<policy::ConnectionLimits> limits;
+  // Browser access, TLS, PROXY protocol (proxy/frontend/); null: plain RFB only.
+  std::shared_ptr<frontend::FrontEnd> front_end;
 };
 
 struct SessionServices {
@@ -62,10 +66,14 @@ class OutcomeWaiter;
 
 class Session {
  public:
-  // `destination`: a transparent listener's target for this connection
-  // (proxy/transparent_target.hpp); nullopt: the listener's static target.
-  Session(tcp::socket client, std::shared_ptr<const ListenerContext> listener, SessionServices services,
+  // `viewer`: the viewer's transport (plain TCP, or what the listener's front
+  // end accepted: TLS, WebSocket) and who it is. `destination`: a transparent
+  // listener's target for this connection (proxy/transparent_target.hpp);
+  // nullopt: the token's target, else the listener's static target.
+  Session(frontend::Accepted viewer, std::shared_ptr<const ListenerContext> listener, SessionServices services,
           std::optional<tcp::endpoint> destination = std::nullopt);
+  // A plain TCP viewer, as accepted.
+  static frontend::Accepted plain_viewer(tcp::socket socket);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -129,6 +137,11 @@ class Session {
   bool has_session_timers() const;
   awaitable<void> session_timers();
   awaitable<void> relay_both_ways();
+  awaitable<void> relay_legs();
+  // Initial read buffers of stream legs (proxy/relay/legs.hpp): a viewer's
+  // input is small; a TLS server leg reads whole records.
+  static constexpr std::size_t viewer_buffer = 4 * 1024;
+  static constexpr std::size_t stream_buffer = 16 * 1024;
   // Scanner shield (session_greeting.cpp): the viewer is greeted with the
   // server's version and must answer with a valid one before the proxy dials;
   // after the dial the server's version is read and the two exchanges joined.
@@ -160,8 +173,14 @@ class Session {
   awaitable<void> relay_tls();
   template <typename ServerStream>
   awaitable<void> relay_tls_legs(TlsStream& viewer, ServerStream& server);
-  template <typename To>
-  awaitable<void> end_tls_relay(bool from_client, const boost::system::error_code& error, To& to);
+  // A relay without half-close (TLS, WebSocket) ended in one direction: end the session in order.
+  template <typename From, typename To>
+  awaitable<void> end_stream_relay(bool from_client, const boost::system::error_code& error, From& from, To& to);
+  // The viewer's transport ends in order (FIN, close_notify, a Close frame), within a second.
+  awaitable<void> end_viewer_in_order();
+  void note_leg_error(bool client_side, relay::Transport::Ending ending, const std::string& detail);
+  // The server's stream once dialed: plain TCP over server_, or TLS (target_tls).
+  awaitable<bool> open_server_stream();
 
   void observe(rfb::Direction direction, std::span<const std::uint8_t> bytes);
   void apply(const rfb::Event& event);
@@ -186,13 +205,15 @@ class Session {
     return services_.live_config ? *services_.live_config : services_.config;
   }
 
-  tcp::socket client_;
+  std::unique_ptr<relay::Transport> viewer_;  // never null
   tcp::socket server_;
+  std::unique_ptr<relay::Transport> server_stream_;  // over server_, once dialed
   tcp::resolver resolver_;
   asio::steady_timer timer_;
   std::shared_ptr<const ListenerContext> listener_;
   SessionServices services_;
   std::optional<tcp::endpoint> destination_;  // transparent listeners: the original destination
+  std::optional<conf::HostPort> token_target_;  // browser access: the token's target
   OwnSource own_source_;  // transparent listeners: the upstream socket's source, for loop detection
 
   asio::ip::address client_address_;
@@ -235,7 +256,10 @@ class Session {
   // VeNCrypt termination: TLS starts on both legs, so the copying pumps stop
   // before reading (the viewer's next bytes are its ClientHello).
   bool tls_starting_ = false;
-  bool tls_ending_ = false;        // one TLS direction ended: the other only stops
+  bool tls_ending_ = false;        // one direction of a relay without half-close ended: the other only stops
+  bool tls_running_ = false;       // the relay inside VeNCrypt's TLS runs (the outer one has stopped)
+  // Bytes a stream leg's read took past the TLS ack (the viewer's ClientHello), per direction.
+  std::array<std::vector<std::uint8_t>, 2> tls_prefix_;
   bool server_leg_plain_ = false;  // server_security: plain: the server leg is VncAuth in clear
   std::uint32_t tls_subtype_ = 0;
   // Fixed when the handshake watchdog first runs, so every phase of one

@@ -10,6 +10,7 @@
 
 #include "conf/address.hpp"
 #include "proxy/endpoint_text.hpp"
+#include "proxy/relay/tcp_transport.hpp"
 #include "proxy/session.hpp"
 #include "proxy/target_owner.hpp"
 #include "proxy/transparent_socket.hpp"
@@ -19,8 +20,8 @@ namespace vhm::proxy {
 using namespace asio::experimental::awaitable_operators;
 
 std::string Session::target_text() const {
-  if (!destination_) return conf::format_host_port(listener_->config.target);
-  return endpoint_text(*destination_);
+  if (destination_) return endpoint_text(*destination_);
+  return conf::format_host_port(token_target_ ? *token_target_ : listener_->config.target);
 }
 
 awaitable<std::optional<tcp::resolver::results_type>> Session::resolve_target() {
@@ -28,7 +29,7 @@ awaitable<std::optional<tcp::resolver::results_type>> Session::resolve_target() 
     co_return tcp::resolver::results_type::create(*destination_, address_text(destination_->address()),
                                                   std::to_string(destination_->port()));
   }
-  const auto& target = listener_->config.target;
+  const auto& target = token_target_ ? *token_target_ : listener_->config.target;
   const std::string port = std::to_string(target.port);
   // An IP literal needs no resolver: skip its background thread and the hop there and back.
   boost::system::error_code not_numeric;
@@ -78,6 +79,16 @@ awaitable<bool> Session::dial(const tcp::resolver::results_type& endpoints) {
   }
   spdlog::debug("session {}: connected to {}", id(), endpoint_text(endpoint));
   co_return true;
+}
+
+awaitable<bool> Session::open_server_stream() {
+  if (!listener_->config.target_tls) {
+    server_stream_ = std::make_unique<relay::TcpTransport>(server_);
+    co_return true;
+  }
+  // TODO(front end): TLS toward the target (target_tls) via the front end's client transport.
+  note_end(DisconnectReason::target_unreachable, "target_tls is not available yet");
+  co_return false;
 }
 
 std::string Session::fill_user_from_target_owner(const tcp::endpoint& target) {

@@ -54,7 +54,7 @@ awaitable<bool> Session::greet_viewer() {
   parser_.emplace(rfb::Limits{}, tls_visibility());
   bytes_out_ += greeted_with_.size();
   observe(rfb::Direction::server_to_client, greeted_with_);
-  auto [write_error, written] = co_await asio::async_write(client_, asio::buffer(greeted_with_), use_tuple);
+  auto [write_error, written] = co_await asio::async_write(*viewer_, asio::buffer(greeted_with_), use_tuple);
   if (write_error) {
     fail_socket(true, write_error);
     co_return false;
@@ -65,7 +65,7 @@ awaitable<bool> Session::greet_viewer() {
   std::size_t have = 0;
   while (have < answer.size() && !closing_) {
     auto [read_error, n] =
-        co_await client_.async_read_some(asio::buffer(answer.data() + have, answer.size() - have), use_tuple);
+        co_await viewer_->async_read_some(asio::buffer(answer.data() + have, answer.size() - have), use_tuple);
     if (read_error) {
       if (read_error == asio::error::eof)
         note_end(DisconnectReason::client_closed, have == 0 ? "closed without a ProtocolVersion"
@@ -85,7 +85,7 @@ awaitable<bool> Session::greet_viewer() {
 awaitable<bool> Session::join_server_version() {
   CancelOnExit cancel_watchdog{timer_};
   VersionMessageBytes theirs{};
-  auto [read_error, read] = co_await asio::async_read(server_, asio::buffer(theirs), use_tuple);
+  auto [read_error, read] = co_await asio::async_read(*server_stream_, asio::buffer(theirs), use_tuple);
   if (read_error) {
     if (read_error == asio::error::eof)
       note_end(DisconnectReason::server_closed, "the server closed before sending its ProtocolVersion");
@@ -93,7 +93,7 @@ awaitable<bool> Session::join_server_version() {
     co_return false;
   }
   const auto pass_viewer_version = [this]() -> awaitable<bool> {
-    auto [write_error, written] = co_await asio::async_write(server_, asio::buffer(*viewer_version_), use_tuple);
+    auto [write_error, written] = co_await asio::async_write(*server_stream_, asio::buffer(*viewer_version_), use_tuple);
     if (write_error) {
       fail_socket(false, write_error);
       co_return false;
@@ -136,13 +136,13 @@ awaitable<bool> Session::join_server_version() {
   while (!closing_) {
     if (!asked && server_.available(ignored) == 0) {
       asked = true;
-      auto [write_error, written] = co_await asio::async_write(server_, asio::buffer(theirs), use_tuple);
+      auto [write_error, written] = co_await asio::async_write(*server_stream_, asio::buffer(theirs), use_tuple);
       if (write_error) {
         fail_socket(false, write_error);
         co_return false;
       }
     }
-    auto [error, n] = co_await server_.async_read_some(asio::buffer(chunk), use_tuple);
+    auto [error, n] = co_await server_stream_->async_read_some(asio::buffer(chunk), use_tuple);
     if (error) {
       fail_socket(false, error);
       co_return false;
@@ -181,9 +181,8 @@ awaitable<bool> Session::refuse_greeted_viewer(const std::string& reason) {
   const auto version = viewer.minor < mine.minor ? viewer : mine;
   const auto message = rfb::connection_refusal(version, reason);
   bytes_out_ += message.size();
-  auto [error, written] = co_await asio::async_write(client_, asio::buffer(message), use_tuple);
-  boost::system::error_code ignored;
-  if (!error) client_.shutdown(tcp::socket::shutdown_send, ignored);
+  auto [error, written] = co_await asio::async_write(*viewer_, asio::buffer(message), use_tuple);
+  if (!error) co_await end_viewer_in_order();
   close(end_reason_.value_or(DisconnectReason::protocol_error), end_detail_);
   co_return !error;
 }

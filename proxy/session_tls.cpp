@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "proxy/relay/legs.hpp"
+#include "proxy/relay/prefixed_transport.hpp"
 #include "proxy/session.hpp"
 #include "proxy/tls_legs.hpp"
 #include "rfb/vencrypt_messages.hpp"
@@ -70,12 +71,14 @@ awaitable<void> Session::relay_tls() {
     close(DisconnectReason::tls_error, legs.error);
     co_return;
   }
-  TlsStream viewer(client_, *legs.viewer);
+  // TLS inside the viewer's transport; the first TLS bytes may already have been read (relay/prefixed_transport.hpp).
+  relay::PrefixedTransport viewer_transport(*viewer_, std::move(tls_prefix_[0]));
+  TlsStream viewer(viewer_transport, *legs.viewer);
   if (server_leg_plain_) {
-    co_await relay_tls_legs(viewer, server_);
+    co_await relay_tls_legs(viewer, *server_stream_);
     co_return;
   }
-  TlsStream server(server_, *legs.server);
+  TlsStream server(*server_stream_, *legs.server);
   tls::set_server_name(server.native_handle(), legs.trust.name);
   co_await relay_tls_legs(viewer, server);
 }
@@ -105,7 +108,7 @@ awaitable<void> Session::relay_tls_legs(TlsStream& viewer, ServerStream& server)
   // the first failure closes the session, which ends the other one.
   if (handshake_deadline_ == std::chrono::steady_clock::time_point{})
     handshake_deadline_ = std::chrono::steady_clock::now() + listener_->config.handshake_timeout;
-  asio::steady_timer deadline(client_.get_executor());
+  asio::steady_timer deadline(server_.get_executor());
   deadline.expires_at(handshake_deadline_);
   std::variant<std::monostate, std::tuple<boost::system::error_code>> outcome;
   if constexpr (server_tls)
@@ -135,16 +138,11 @@ awaitable<void> Session::relay_tls_legs(TlsStream& viewer, ServerStream& server)
                  rfb::vencrypt_subtype_name(tls_subtype_), describe_session(viewer.native_handle()));
   }
   // The inner protocol, parsed like the plaintext one, until either side ends.
-  relay::TlsLeg viewer_leg(viewer);
-  if constexpr (server_tls) {
-    relay::TlsLeg server_leg(server);
-    co_await (pump(viewer_leg, server_leg, rfb::Direction::client_to_server) &&
-              pump(server_leg, viewer_leg, rfb::Direction::server_to_client) && handshake_watchdog());
-  } else {
-    relay::TcpLeg server_leg(server, services_.buffers);
-    co_await (pump(viewer_leg, server_leg, rfb::Direction::client_to_server) &&
-              pump(server_leg, viewer_leg, rfb::Direction::server_to_client) && handshake_watchdog());
-  }
+  tls_running_ = true;
+  relay::StreamLeg<TlsStream> viewer_leg(viewer, stream_buffer);
+  relay::StreamLeg<ServerStream> server_leg(server, stream_buffer);
+  co_await (pump(viewer_leg, server_leg, rfb::Direction::client_to_server) &&
+            pump(server_leg, viewer_leg, rfb::Direction::server_to_client) && handshake_watchdog());
 }
 
 }  // namespace vhm::proxy

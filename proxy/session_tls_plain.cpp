@@ -48,8 +48,8 @@ awaitable<bool> Session::plain_server_handshake() {
 }
 
 awaitable<bool> Session::forward_exact(bool from_client, std::size_t count) {
-  tcp::socket& from = from_client ? client_ : server_;
-  tcp::socket& to = from_client ? server_ : client_;
+  relay::Transport& from = from_client ? *viewer_ : *server_stream_;
+  relay::Transport& to = from_client ? *server_stream_ : *viewer_;
   std::vector<std::uint8_t> bytes(count);
   auto [read_error, read] = co_await asio::async_read(from, asio::buffer(bytes), use_tuple);
   if (read_error) {
@@ -72,24 +72,24 @@ awaitable<bool> Session::forward_exact(bool from_client, std::size_t count) {
 awaitable<bool> Session::speak_vencrypt_to_viewer() {
   CancelOnExit cancel_watchdog{timer_};
   // Shown to the parser as the viewer sees it, and written to one side.
-  auto send = [this](tcp::socket& to, std::vector<std::uint8_t> bytes, bool observed) -> awaitable<bool> {
+  auto send = [this](relay::Transport& to, std::vector<std::uint8_t> bytes, bool observed) -> awaitable<bool> {
     if (observed) {
-      if (&to == &client_) bytes_out_ += bytes.size();
-      observe(&to == &client_ ? rfb::Direction::server_to_client : rfb::Direction::client_to_server, bytes);
+      if (&to == viewer_.get()) bytes_out_ += bytes.size();
+      observe(&to == viewer_.get() ? rfb::Direction::server_to_client : rfb::Direction::client_to_server, bytes);
       if (closing_) co_return false;
     }
     auto [error, written] = co_await asio::async_write(to, asio::buffer(bytes), use_tuple);
-    if (error) fail_socket(&to == &client_, error);
+    if (error) fail_socket(&to == viewer_.get(), error);
     co_return !error;
   };
-  auto receive = [this](tcp::socket& from, std::size_t count) -> awaitable<std::optional<std::vector<std::uint8_t>>> {
+  auto receive = [this](relay::Transport& from, std::size_t count) -> awaitable<std::optional<std::vector<std::uint8_t>>> {
     std::vector<std::uint8_t> bytes(count);
     auto [error, read] = co_await asio::async_read(from, asio::buffer(bytes), use_tuple);
     if (error) {
-      fail_socket(&from == &client_, error);
+      fail_socket(&from == viewer_.get(), error);
       co_return std::nullopt;
     }
-    if (&from == &client_) {
+    if (&from == viewer_.get()) {
       bytes_in_ += count;
       observe(rfb::Direction::client_to_server, bytes);
       if (closing_) co_return std::nullopt;
@@ -101,11 +101,11 @@ awaitable<bool> Session::speak_vencrypt_to_viewer() {
   if (!viewer_version_ && (!co_await forward_exact(false, 12) || !co_await forward_exact(true, 12))) co_return true;
   if (parser_->summary().version.minor < 7) co_return false;  // 3.3: the server picks the type itself
 
-  const auto count = co_await receive(server_, 1);
+  const auto count = co_await receive(*server_stream_, 1);
   if (!count) co_return true;
   std::vector<std::uint8_t> server_types;
   if ((*count)[0] != 0) {
-    auto types = co_await receive(server_, (*count)[0]);
+    auto types = co_await receive(*server_stream_, (*count)[0]);
     if (!types) co_return true;
     server_types = std::move(*types);
   }
@@ -115,30 +115,30 @@ awaitable<bool> Session::speak_vencrypt_to_viewer() {
       spdlog::warn("session {}: the server offers no VncAuth for tls.server_security: plain; relaying its "
                    "security types as they are",
                    id());
-    co_return !co_await send(client_, vencrypt::security_type_list(server_types), true);
+    co_return !co_await send(*viewer_, vencrypt::security_type_list(server_types), true);
   }
-  if (!co_await send(client_, vencrypt::security_type_list(*offer), true)) co_return true;
+  if (!co_await send(*viewer_, vencrypt::security_type_list(*offer), true)) co_return true;
 
-  const auto choice = co_await receive(client_, 1);
+  const auto choice = co_await receive(*viewer_, 1);
   if (!choice) co_return true;
-  if ((*choice)[0] != vencrypt::security_type) co_return !co_await send(server_, *choice, false);
+  if ((*choice)[0] != vencrypt::security_type) co_return !co_await send(*server_stream_, *choice, false);
 
   // The viewer chose VeNCrypt: VncAuth toward the server, VeNCrypt from the proxy toward the viewer.
   std::vector<std::uint8_t> vnc_auth(1, vencrypt::vnc_auth_type);  // (no braced list in a co_await: GCC 12)
-  if (!co_await send(server_, std::move(vnc_auth), false)) co_return true;
+  if (!co_await send(*server_stream_, std::move(vnc_auth), false)) co_return true;
   spdlog::warn("session {}: tls.server_security: plain: the server leg uses the server's VncAuth in clear over "
                "loopback ({}); the viewer gets VeNCrypt from the proxy",
                id(), fields_[conf::Field::target_host] + ":" + fields_[conf::Field::target_port]);
-  if (!co_await send(client_, vencrypt::server_version(), true)) co_return true;
-  if (!co_await receive(client_, 2)) co_return true;  // the parser accepts 0.2 only (else protocol_error)
-  if (!co_await send(client_, vencrypt::version_ack(true), true)) co_return true;
+  if (!co_await send(*viewer_, vencrypt::server_version(), true)) co_return true;
+  if (!co_await receive(*viewer_, 2)) co_return true;  // the parser accepts 0.2 only (else protocol_error)
+  if (!co_await send(*viewer_, vencrypt::version_ack(true), true)) co_return true;
   std::vector<std::uint32_t> subtypes;
   if (!listener_->config.tls.cert.empty()) subtypes.push_back(vencrypt::x509_vnc);
   subtypes.push_back(vencrypt::tls_vnc);
-  if (!co_await send(client_, vencrypt::subtype_list(subtypes), true)) co_return true;
-  if (!co_await receive(client_, 4)) co_return true;  // the parser refuses a subtype not offered
+  if (!co_await send(*viewer_, vencrypt::subtype_list(subtypes), true)) co_return true;
+  if (!co_await receive(*viewer_, 4)) co_return true;  // the parser refuses a subtype not offered
   server_leg_plain_ = true;
-  co_await send(client_, vencrypt::tls_ack(), true);  // the parser's TlsStarts sets tls_starting_
+  co_await send(*viewer_, vencrypt::tls_ack(), true);  // the parser's TlsStarts sets tls_starting_
   co_return true;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
-// A terminated VeNCrypt leg: OpenSSL over the session's own socket, held by
-// reference so Session::close() (which closes the sockets) still ends it.
-// Declared only: the files that run TLS include <boost/asio/ssl/stream.hpp>,
-// every other user of session.hpp stays free of OpenSSL headers.
+// A terminated VeNCrypt leg: OpenSSL over the leg's Transport (plain TCP, or
+// a WebSocket or TLS front end: TLS inside it), held by reference so
+// Session::close() (which closes the transports) still ends it. Declared
+// only: the files that run TLS include <boost/asio/ssl/stream.hpp>, every
+// other user of session.hpp stays free of OpenSSL headers.
 #include "proxy/asio.hpp"
 
 namespace boost::asio::ssl {
@@ -12,6 +13,10 @@ class stream;
 
 namespace vhm::proxy {
 
-using TlsStream = asio::ssl::stream<tcp::socket&>;
+namespace relay {
+class Transport;
+}
+
+using TlsStream = asio::ssl::stream<relay::Transport&>;
 
 }  // namespace vhm::proxy

@@ -12,7 +12,7 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 
-awaitable<void> refusal_exchange(tcp::socket& socket, const std::string& reason) {
+awaitable<void> refusal_exchange(relay::Transport& socket, const std::string& reason) {
   const auto greeting = rfb::proxy_server_version;
   auto [write_error, written] = co_await asio::async_write(socket, asio::buffer(greeting.data(), greeting.size()), use_tuple);
   if (write_error) co_return;
@@ -22,19 +22,17 @@ awaitable<void> refusal_exchange(tcp::socket& socket, const std::string& reason)
   // A viewer that answered garbage still gets a 3.8-style refusal: most show it.
   const auto version = rfb::negotiated_with_viewer(client_version).value_or(rfb::Version{3, 8});
   const auto message = rfb::connection_refusal(version, reason);
-  co_await asio::async_write(socket, asio::buffer(message), use_tuple);
-  boost::system::error_code ignored;
-  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  auto [refusal_error, refusal_written] = co_await asio::async_write(socket, asio::buffer(message), use_tuple);
+  if (!refusal_error) co_await socket.async_end(1000);
 }
 
 }  // namespace
 
-awaitable<void> refuse_viewer(tcp::socket& socket, std::string reason, std::chrono::steady_clock::duration limit) {
-  asio::steady_timer deadline(socket.get_executor());
+awaitable<void> refuse_viewer(relay::Transport& viewer, std::string reason, std::chrono::steady_clock::duration limit) {
+  asio::steady_timer deadline(viewer.get_executor());
   deadline.expires_after(limit);
-  co_await (refusal_exchange(socket, reason) || deadline.async_wait(use_tuple));
-  boost::system::error_code ignored;
-  socket.close(ignored);
+  co_await (refusal_exchange(viewer, reason) || deadline.async_wait(use_tuple));
+  viewer.close();
 }
 
 }  // namespace vhm::proxy

@@ -15,6 +15,8 @@ run_packages=(
   libzstd-dev libdeflate-dev
   # rfb: the extended clipboard's zlib streams (rfb/cut_text.cpp)
   zlib1g-dev
+  # browser access: crypt(3) for http_auth's htpasswd hashes; noVNC for `web:` (the example config serves it)
+  libcrypt-dev novnc
 )
 test_packages=(
   catch2
@@ -38,6 +40,8 @@ test_packages=(
   haproxy
   # events out: promtool checks the /metrics output, the alert rules and the dashboard's queries
   prometheus
+  # browser access: a real browser running noVNC, and websockify to compare with (bench/websocket.sh)
+  chromium websockify
   # packaging check: the fail2ban filter is tested with Debian's fail2ban-regex
   fail2ban
   # fuzzing: libFuzzer comes with Debian's clang; lld links its sanitized targets faster (scripts/fuzz.sh)

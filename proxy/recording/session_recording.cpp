@@ -82,7 +82,7 @@ void Session::start_recording() {
     publish(EventKind::recording_finished);
   };
   auto tap = std::make_unique<RecorderTap>(*services_.recorder, config, std::move(header), path,
-                                           client_.get_executor(), std::move(callbacks));
+                                           server_.get_executor(), std::move(callbacks));
   recorder_ = tap.get();
   taps_.push_back(std::move(tap));
   if (tracker_) tracker_->copies_only();  // one tap tees a direction: the recorder's pipe takes it
@@ -93,7 +93,7 @@ bool Session::recording() const { return recorder_ && recorder_->writing(); }
 
 awaitable<void> Session::end_recording() {
   if (!recorder_) co_return;
-  asio::steady_timer closed(client_.get_executor());
+  asio::steady_timer closed(server_.get_executor());
   closed.expires_after(close_wait);
   bool done = false;
   const auto reason = end_reason_.value_or(DisconnectReason::client_closed);

@@ -1,19 +1,30 @@
 #pragma once
 // The two kinds of leg the pump (pump.cpp) moves bytes between, behind one
-// shape: wait_readable(), a read, stream() to write to, chunk_done().
+// shape: wait_readable(), read(), write(), chunk_done(), end().
 //
-// TcpLeg waits for readiness and then reads without blocking into a pooled
-// buffer, so an idle direction holds no buffer (proxy/relay/buffer_pool.hpp);
-// while reads keep filling the buffer it skips the wait. TlsLeg reads through
-// OpenSSL, which may hold decrypted bytes the socket no longer shows, so it
-// cannot use the readiness trick: it keeps one TLS-record-sized buffer.
+// TcpLeg is a plain TCP socket: it waits for readiness and then reads without
+// blocking into a pooled buffer, so an idle direction holds no buffer
+// (proxy/relay/buffer_pool.hpp), and two TcpLegs may splice. StreamLeg is
+// any other stream: a Transport (TLS, WebSocket: proxy/relay/transport.hpp)
+// or the TLS of VeNCrypt termination inside one. Those may hold decrypted or
+// unframed bytes the socket no longer shows, so a read stays pending in the
+// leg's own buffer: it starts small (an idle viewer costs little) and grows
+// while reads fill it.
+#include <algorithm>
 #include <optional>
 #include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
+
+#include <boost/asio/write.hpp>
 
 #include "proxy/asio.hpp"
 #include "proxy/relay/buffer_pool.hpp"
+#include "proxy/relay/transport.hpp"
 #include "proxy/tls_stream.hpp"
+#include "tls/error_text.hpp"
 
 namespace vhm::proxy::relay {
 
@@ -22,17 +33,21 @@ struct ReadResult {
   std::span<const std::uint8_t> bytes;  // empty without error: nothing there now, wait again
 };
 
+using WriteResult = std::tuple<boost::system::error_code, std::size_t>;
+
 class TcpLeg {
  public:
-  static constexpr bool is_tls = false;
+  static constexpr bool plain = true;  // half-close, readiness reads, splice
   TcpLeg(tcp::socket& socket, BufferPool& pool) : socket_(socket), pool_(pool) {}
 
-  tcp::socket& stream() { return socket_; }
+  tcp::socket& socket() { return socket_; }
   awaitable<boost::system::error_code> wait_readable() {
     if (lease_) co_return boost::system::error_code{};  // the last read filled the buffer: more may be there
     auto [error] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
     co_return error;
   }
+  // Without waiting (the socket is non-blocking): the pump calls this
+  // directly, a stream leg's read() is awaited.
   ReadResult read_now() {
     if (!lease_) lease_.emplace(pool_.acquire());
     const auto buffer = lease_->bytes();
@@ -46,9 +61,22 @@ class TcpLeg {
     filled_ = n == buffer.size();
     return {{}, buffer.first(n)};
   }
+  awaitable<WriteResult> write(std::span<const std::uint8_t> bytes) {
+    co_return co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()), use_tuple);
+  }
   // The chunk was written: keep the buffer only if more may be waiting.
   void chunk_done() {
     if (!filled_) lease_.reset();
+  }
+  std::string describe(const boost::system::error_code& error) const { return error.message(); }
+  Transport::Ending ending(const boost::system::error_code& error) const {
+    return error == asio::error::eof ? Transport::Ending::peer_closed : Transport::Ending::broken;
+  }
+  // Tells the peer nothing more comes (FIN); the other direction may go on.
+  awaitable<void> end() {
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    co_return;
   }
 
  private:
@@ -58,20 +86,56 @@ class TcpLeg {
   bool filled_ = false;
 };
 
-class TlsLeg {
+// Stream: Transport or TlsStream (ssl::stream<Transport&>); the TLS parts are
+// only instantiated where <boost/asio/ssl/stream.hpp> is included (pump.cpp).
+template <typename Stream>
+class StreamLeg {
  public:
-  static constexpr bool is_tls = true;
-  static constexpr std::size_t record_size = 16 * 1024;
-  explicit TlsLeg(TlsStream& stream) : stream_(stream), buffer_(record_size) {}
+  static constexpr bool plain = false;
+  static constexpr bool over_vencrypt_tls = !std::is_same_v<Stream, Transport>;
+  static constexpr std::size_t max_buffer = 64 * 1024;
 
-  TlsStream& stream() { return stream_; }
+  StreamLeg(Stream& stream, std::size_t initial_buffer) : stream_(stream), buffer_(initial_buffer) {}
+
+  Stream& stream() { return stream_; }
   awaitable<boost::system::error_code> wait_readable() { co_return boost::system::error_code{}; }
-  awaitable<ReadResult> read();  // session_tls.cpp's translation unit has the OpenSSL headers
-  void chunk_done() {}
+  awaitable<ReadResult> read() {
+    auto [error, n] = co_await stream_.async_read_some(asio::buffer(buffer_), use_tuple);
+    if (error) co_return ReadResult{error, {}};
+    filled_ = n == buffer_.size();
+    co_return ReadResult{{}, std::span<const std::uint8_t>(buffer_.data(), n)};
+  }
+  awaitable<WriteResult> write(std::span<const std::uint8_t> bytes) {
+    co_return co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()), use_tuple);
+  }
+  // A busy stream gets a larger buffer (fewer, larger writes), up to max_buffer.
+  void chunk_done() {
+    if (filled_ && buffer_.size() < max_buffer) buffer_.resize(std::min(max_buffer, buffer_.size() * 2));
+  }
+  std::string describe(const boost::system::error_code& error) {
+    if constexpr (over_vencrypt_tls)
+      return tls::describe_error(error, stream_.native_handle());
+    else
+      return stream_.describe(error);
+  }
+  Transport::Ending ending(const boost::system::error_code& error) const {
+    if constexpr (over_vencrypt_tls)
+      return tls::is_peer_close(error) ? Transport::Ending::peer_closed : Transport::Ending::tls_error;
+    else
+      return stream_.ending(error);
+  }
+  // The orderly end (close_notify, a WebSocket Close frame); the caller bounds it.
+  awaitable<void> end() {
+    if constexpr (over_vencrypt_tls)
+      co_await stream_.async_shutdown(use_tuple);
+    else
+      co_await stream_.async_end(1000);
+  }
 
  private:
-  TlsStream& stream_;
+  Stream& stream_;
   std::vector<std::uint8_t> buffer_;
+  bool filled_ = false;
 };
 
 }  // namespace vhm::proxy::relay

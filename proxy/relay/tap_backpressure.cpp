@@ -36,7 +36,7 @@ relay::Tap* Session::teeing_tap(rfb::Direction direction) const {
 }
 
 awaitable<void> Session::wait_for_taps() {
-  asio::steady_timer tick(client_.get_executor());
+  asio::steady_timer tick(server_.get_executor());
   const auto started = std::chrono::steady_clock::now();
   for (const auto& tap : taps_) {
     while (!closing_ && tap->congested()) {
@@ -72,8 +72,8 @@ awaitable<std::size_t> Session::tee_to_taps(int pipe_read, std::size_t in_pipe, 
       tap->fell_behind(waited);
       break;
     }
-    asio::posix::stream_descriptor room(client_.get_executor(), fd);
-    asio::steady_timer limit(client_.get_executor());
+    asio::posix::stream_descriptor room(server_.get_executor(), fd);
+    asio::steady_timer limit(server_.get_executor());
     limit.expires_after(max_tap_wait - waited);
     co_await (room.async_wait(asio::posix::stream_descriptor::wait_write, use_tuple) || limit.async_wait(use_tuple));
     room.release();  // the tap owns the pipe
