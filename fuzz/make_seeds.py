@@ -6,7 +6,8 @@
 Sources: the golden RFB transcripts (tests/data/rfb/*.hex), written-out
 transcripts of the security types TigerVNC does not offer (mirroring
 tests/unit/rfb/*_test.cpp), YAML from examples/, packaging/, the docs and the
-conf tests, control-socket requests, ban state files and small recordings. The seeds are raw
+conf tests, control-socket requests, ban state files, small recordings, PROXY protocol
+headers and the browser front end's texts. The seeds are raw
 material: `scripts/fuzz.sh --update-corpus` merges them (-merge=1) into the
 minimized corpus kept in fuzz/corpus/.
 """
@@ -260,6 +261,59 @@ def admin_seeds():
     return {name: text.encode() for name, text in requests.items()}
 
 
+# --- browser front end: fuzz/proxy_header.cpp and fuzz/frontend_text.cpp ------
+
+PROXY_V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def proxy_v2(command, family, block):
+    return PROXY_V2_SIGNATURE + bytes([0x20 | command, family]) + len(block).to_bytes(2, "big") + block
+
+
+def proxy_header_seeds():
+    """haproxy's proxy-protocol.txt examples, each followed by the RFB bytes that come after."""
+    ffff = ":".join(["ffff"] * 8)
+    v4 = bytes([192, 0, 2, 7, 198, 51, 100, 1]) + (56324).to_bytes(2, "big") + (5900).to_bytes(2, "big")
+    v6 = bytes.fromhex("20010db8" + "00" * 11 + "07" + "20010db8" + "00" * 11 + "01") + bytes([0x01, 0xBB, 0x17, 0x0C])
+    alpn_tlv = bytes([0x01, 0x00, 0x02]) + b"h2"
+    headers = {
+        "v1_tcp4": b"PROXY TCP4 192.0.2.7 198.51.100.1 56324 5900\r\n",
+        "v1_tcp6": f"PROXY TCP6 {ffff} {ffff} 65535 65535\r\n".encode(),
+        "v1_unknown": f"PROXY UNKNOWN {ffff} {ffff} 65535 65535\r\n".encode(),
+        "v1_bad_port": b"PROXY TCP4 192.0.2.7 198.51.100.1 056 5900\r\n",
+        "v2_tcp4_tlv": proxy_v2(1, 0x11, v4 + alpn_tlv),
+        "v2_tcp6": proxy_v2(1, 0x21, v6),
+        "v2_local": proxy_v2(0, 0x00, b""),
+        "v2_unix": proxy_v2(1, 0x31, b"/run/a.sock".ljust(216, b"\x00")),
+        "v2_short_block": proxy_v2(1, 0x11, v4[:11]),
+    }
+    return {name: data + b"RFB 003.008\n" for name, data in headers.items()}
+
+
+def frontend_text_seeds():
+    """One seed per mode (the first byte, see fuzz/frontend_text.cpp)."""
+    bcrypt = "$2y$05$Nzxlfrlt4Yu4seTDPqtySec5w6TbyTb2onzgNh3yKmTUrSln6S7He"  # alice-pw
+    sha512 = ("$6$Yo22f3MoWPDuDiNF$tOL.Ug3zGSOLnJHwvDjW3wN3qMGQ.vx8sq6MCegXC8cZ4LoqJaP1VCKwuxVckPLyX2VVZXA5F/"
+              "eNEYzWyf4NP/")  # bob-pw
+    texts = {
+        "tokens": (0, "# targets\nalpha: 127.0.0.1:5901\n  beta:\t[::1]:5902\r\nbad line\nx: unix_socket:/s\n"),
+        "htpasswd": (1, f"# users\nalice:{bcrypt}\nbob:{sha512}\n"),
+        "htpasswd_apr1": (1, "carol:$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/\n"),
+        "basic": (2, "Basic YWxpY2U6cDp3"),
+        "forwarded": (3, 'for=192.0.2.60;proto=http, For="[2001:db8:cafe::17]:4711", for=_hidden\n'
+                         "203.0.113.66, 192.0.2.7:443, 10.1.2.3"),
+        "x_forwarded_for": (3, "\n198.51.100.9, [2001:db8::5]:80, 10.0.0.2"),
+        "token_query": (4, "/websockify?x=1&token=a%20b+c\ndesk.example:6080"),
+        "token_host": (4 | 0x80, "/websockify\n[::1]:6080"),
+        "static_304": (5, '/app/ui.js?v=1\nW/"abc", *\nSun, 06 Nov 1994 08:49:37 GMT'),
+        "static_escape": (5, "/%2e%2e/secret\n\n"),
+        "static_link": (5, "/out\n\n"),
+        "sniff_tls": (6, "\x16\x03\x01\x02\x00\x01"),
+        "sniff_get": (6, "GET /websockify HTTP/1.1\r\n"),
+    }
+    return {name: bytes([mode]) + text.encode("latin-1") for name, (mode, text) in texts.items()}
+
+
 # --- recordings: docs/recording-format.md, written independently of record/ ----
 
 
@@ -317,7 +371,8 @@ def main():
         sys.exit(__doc__)
     out = pathlib.Path(sys.argv[1])
     seeds = {**rfb_seeds(), **other_rfb_seeds(), "config": yaml_seeds(), "control_request": control_seeds(),
-             "ban_state": ban_seeds(), "record_reader": recording_seeds(), "admin_request": admin_seeds()}
+             "ban_state": ban_seeds(), "record_reader": recording_seeds(), "admin_request": admin_seeds(),
+             "proxy_header": proxy_header_seeds(), "frontend_text": frontend_text_seeds()}
     for target, files in seeds.items():
         (out / target).mkdir(parents=True, exist_ok=True)
         for name, data in files.items():

@@ -144,13 +144,13 @@ std::string_view mime_type(std::string_view path) {
 std::optional<StaticRoot> StaticRoot::open(const std::filesystem::path& root, std::string& error) {
   const int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    error = "web: " + root.string() + ": " + std::strerror(errno);
+    error = root.string() + ": " + std::strerror(errno);
     return std::nullopt;
   }
   // openat2 needs Linux 5.6: fail at load rather than with every request.
   const int probe = open_beneath(fd, ".");
   if (probe < 0) {
-    error = "web: " + root.string() + ": openat2: " + std::strerror(errno);
+    error = root.string() + ": openat2: " + std::strerror(errno);
     ::close(fd);
     return std::nullopt;
   }
