@@ -19,8 +19,10 @@
 #include "app/quick_config.hpp"
 #include "app/recording_command.hpp"
 #include "app/stdout_event_sink.hpp"
+#include "app/websockify_command.hpp"
 #include "app/version.hpp"
 #include "conf/config_loader.hpp"
+#include "conf/load_frontend.hpp"
 #include "conf/load_session_policy.hpp"
 #include "hooks/dispatcher.hpp"
 #include "hooks/metrics/event_metrics.hpp"
@@ -66,7 +68,13 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "play") return vhm::app::run_play_command(argc, argv);
   if (argc > 1 && std::string_view(argv[1]) == "recording") return vhm::app::run_recording_command(argc, argv);
 
-  const auto options = vhm::app::parse_cli(argc, argv);
+  // `websockify`: websockify's command line as one listener (docs/browser-access.md).
+  std::optional<vhm::app::WebsockifyRun> websockify;
+  if (argc > 1 && std::string_view(argv[1]) == "websockify") {
+    websockify = vhm::app::parse_websockify_command(argc, argv);
+    if (websockify->exit_code) return *websockify->exit_code;
+  }
+  const auto options = websockify ? std::optional(websockify->cli) : vhm::app::parse_cli(argc, argv);
   if (!options) return exit_usage;
   if (options->show_help) {
     std::cout << options->help_text;
@@ -77,12 +85,13 @@ int main(int argc, char** argv) {
     return exit_ok;
   }
 
-  const bool quick_mode = options->config_file.empty();
+  const bool quick_mode = options->config_file.empty() && !websockify;
   // With --config, --listen/--target pairs add listeners to the file's, on
   // every reload too.
   vhm::conf::LoadOptions load_options;
   load_options.extra_listeners = vhm::app::listener_arguments(options->listen, options->target);
-  const auto loaded = quick_mode ? vhm::app::quick_config(options->listen, options->target)
+  const auto loaded = websockify ? websockify->load()
+                     : quick_mode ? vhm::app::quick_config(options->listen, options->target)
                                  : vhm::conf::load_config_file(options->config_file, load_options);
   if (!loaded.ok()) {
     std::cerr << "vnc-hooks-manager: invalid configuration (" << loaded.problems.size() << " problem"
@@ -101,6 +110,7 @@ int main(int argc, char** argv) {
     std::cout << "config OK: " << config->listeners.size() << " listener(s), " << hook_count(*config) << " hook(s)";
     if (recorded > 0) std::cout << ", recording on " << recorded << " listener(s)";
     if (tracked > 0) std::cout << ", message tracking on " << tracked << " listener(s)";
+    if (auto browsers = vhm::conf::browser_access_summary(*config)) std::cout << ", " << *browsers;
     std::cout << '\n';
     return exit_ok;
   }
@@ -156,14 +166,18 @@ int main(int argc, char** argv) {
   dispatcher_metrics = vhm::metrics::ScopedCollector(
       metrics, vhm::hooks::dispatcher_stats_collector([&dispatcher] { return dispatcher->stats(); }));
   held.attach(*dispatcher);
-  if (!quick_mode) {
+  std::optional<vhm::app::WebsockifyExitTimer> websockify_exit;  // --idle-timeout, --timeout
+  if (websockify) {
+    websockify_exit.emplace(io, server, *websockify);
+    server.enable_reload([&run = *websockify] { return run.load(); }, &*dispatcher);
+  } else if (!quick_mode) {
     // SIGHUP: the same file again; the server keeps the old config if this fails.
     server.enable_reload(
         [path = options->config_file, load_options] { return vhm::conf::load_config_file(path, load_options); },
         &*dispatcher);
   }
   spdlog::info("vnc-hooks-manager {} running ({}; {} hook(s))", vhm::version,
-               quick_mode ? "quick mode" : config->source.string(), hook_count(*config));
+               quick_mode ? "quick mode" : websockify ? "websockify drop-in" : config->source.string(), hook_count(*config));
   io.run();
   spdlog::info("all sessions closed; waiting for running hooks");
   dispatcher->shutdown();
