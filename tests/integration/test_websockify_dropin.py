@@ -5,7 +5,8 @@ The refusals need only the command line: --daemon, an option without an
 equivalent, a missing target. The runtime cases start the drop-in the way a
 websockify systemd unit does, fetch noVNC's vnc.html over HTTP, and log into
 a real Xvnc through a WebSocket: with a static target, with a token file
-(two tokens, an unknown one gets 404), and --idle-timeout ending the process.
+(two tokens, an unknown one gets 404) and --config's hooks seeing the
+browser sessions, and --idle-timeout / --timeout ending the process.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from vhm_harness import VNC_PASSWORD, Proxy, Xvnc, proxy_binary, wait_until
+from vhm_harness import (FIELDS, VNC_PASSWORD, Proxy, Xvnc, make_config, proxy_binary, record_hooks,
+                         wait_session_done)
 from ws_client import WsClient, WsRefused, ws_rfb_handshake
 
 NOVNC = Path("/usr/share/novnc")
@@ -109,10 +111,25 @@ class DropInSessions(unittest.TestCase):
         self.addCleanup(other.stop)
         tokens = Path(self.dir.name) / "tokens.cfg"
         tokens.write_text(f"# websockify's format\nfirst: {self.xvnc.target}\nsecond: {other.target}\n")
-        proxy = self.start_dropin("--token-plugin", "TokenFile", "--token-source", str(tokens), "127.0.0.1:0")
+        records = Path(self.dir.name) / "records.jsonl"
+        hooks = Path(self.dir.name) / "hooks.yaml"
+        hooks.write_text(make_config([], events=record_hooks(
+            records, ["connect", "auth_success", "disconnect"], fields=FIELDS + ["transport", "token"])))
+        proxy = self.start_dropin("--token-plugin", "TokenFile", "--token-source", str(tokens),
+                                  "--config", str(hooks), "127.0.0.1:0")
         port = proxy.port()
         self.assertEqual(self.login(port, "/websockify?token=first"), "dropin desktop")
         self.assertEqual(self.login(port, "/websockify?token=second"), "second desktop")
+        sessions = wait_session_done(records, count=2)
+        targets = set()
+        for session in sessions.values():
+            by_event = {record.event: record for record in session}
+            self.assertEqual(set(by_event), {"connect", "auth_success", "disconnect"}, session)
+            self.assertEqual(by_event["connect"]["transport"], "ws")
+            self.assertEqual(by_event["connect"]["client_ip"], "127.0.0.1")
+            self.assertRegex(by_event["connect"]["token"], r"^sha256:[0-9a-f]{8}$")
+            targets.add(by_event["connect"]["target_port"])
+        self.assertEqual(targets, {str(self.xvnc.port), str(other.port)})
         with self.assertRaises(WsRefused) as refused:
             WsClient.connect("127.0.0.1", port, "/websockify?token=third")
         self.assertEqual(refused.exception.status, 404)
@@ -127,6 +144,11 @@ class DropInSessions(unittest.TestCase):
         self.assertEqual(self.login(proxy.port()), "dropin desktop")
         self.assertEqual(proxy.wait_exit(timeout=10), 0)
         self.assertIn("--idle-timeout", proxy.log().text())
+
+    def test_timeout_ends_the_process_when_nobody_connected(self):
+        proxy = self.start_dropin("--timeout=1", "127.0.0.1:0", self.xvnc.target)
+        self.assertEqual(proxy.wait_exit(timeout=10), 0)
+        self.assertIn("--timeout", proxy.log().text())
 
 
 if __name__ == "__main__":
