@@ -130,7 +130,9 @@ awaitable<void> Session::connect_and_relay() {
 }
 
 awaitable<void> Session::relay_both_ways() {
-  if (!co_await plain_server_handshake()) {
+  // Awaited into a local first: GCC 12 miscompiles `if (!co_await ...)` around a nested co_await.
+  const bool proxy_took_over = co_await plain_server_handshake();
+  if (!proxy_took_over) {
     running_pumps_ = 2;
     co_await relay_legs();
   }

@@ -10,6 +10,7 @@
 
 #include "conf/address.hpp"
 #include "proxy/endpoint_text.hpp"
+#include "proxy/frontend/tls_transport.hpp"
 #include "proxy/relay/tcp_transport.hpp"
 #include "proxy/session.hpp"
 #include "proxy/target_owner.hpp"
@@ -86,9 +87,16 @@ awaitable<bool> Session::open_server_stream() {
     server_stream_ = std::make_unique<relay::TcpTransport>(server_);
     co_return true;
   }
-  // TODO(front end): TLS toward the target (target_tls) via the front end's client transport.
-  note_end(DisconnectReason::target_unreachable, "target_tls is not available yet");
-  co_return false;
+  // target_tls (websockify's --ssl-target): TLS toward the target, unverified, within the connect timeout.
+  auto tls = co_await frontend::make_tls_client_transport(
+      server_, fields_[conf::Field::target_host],
+      std::chrono::duration_cast<std::chrono::milliseconds>(listener_->config.connect_timeout));
+  if (!tls.transport) {
+    if (!closing_) note_end(DisconnectReason::target_unreachable, target_text() + ": " + tls.error);
+    co_return false;
+  }
+  server_stream_ = std::move(tls.transport);
+  co_return true;
 }
 
 std::string Session::fill_user_from_target_owner(const tcp::endpoint& target) {
