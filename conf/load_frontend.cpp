@@ -180,9 +180,16 @@ void load_websocket(const Entry& section, WebConfig& web, ProblemList& problems)
   }
   if (auto entry = map.take("heartbeat"))
     if (auto value = read_heartbeat(*entry, problems)) web.heartbeat = *value;
-  if (auto entry = map.take("idle_timeout"))
-    if (auto value = read_bounded_duration(*entry, problems, std::chrono::seconds{1}, max_duration))
+  if (auto entry = map.take("idle_timeout")) {
+    if (auto value = read_bounded_duration(*entry, problems, std::chrono::seconds{1}, max_duration)) {
       web.idle_timeout = *value;
+      // A quiet browser (a view-only noVNC) sends only pongs: it must get a ping first.
+      if (web.heartbeat.count() > 0 && *value <= web.heartbeat)
+        problems.add(entry->line, entry->key,
+                     "must be longer than heartbeat (" + format_duration(web.heartbeat) +
+                         "): a browser that only watches answers pings and would be cut off before the first one");
+    }
+  }
   if (auto entry = map.take("max_message")) {
     if (auto text = read_string(*entry, problems)) {
       std::string error;

@@ -245,6 +245,10 @@ TEST_CASE("frontend config: websocket section rejections") {
                     "between 1s and 1h");
   frontend_rejected(files, ws("idle_timeout: 500ms"), "listeners[0].websocket.idle_timeout", "idle_timeout:",
                     "between 1s");
+  frontend_rejected(files, with_listener(target + "    websocket:\n      heartbeat: 30s\n      idle_timeout: 20s\n"),
+                    "listeners[0].websocket.idle_timeout", "idle_timeout:", "must be longer than heartbeat (30s)");
+  frontend_rejected(files, ws("idle_timeout: 30s"), "listeners[0].websocket.idle_timeout", "idle_timeout:",
+                    "longer than heartbeat");  // the default heartbeat counts too
   frontend_rejected(files, ws("max_message: 1KiB"), "listeners[0].websocket.max_message", "max_message:",
                     "at least 4KiB and at most 1GiB");
   frontend_rejected(files, ws("max_message: lots"), "listeners[0].websocket.max_message", "max_message:", "lots");
