@@ -46,7 +46,8 @@ TEST_CASE("event_schema: the field names are the documented contract, unique, an
       "target_port", "display", "user", "rfb_version", "security_type", "desktop_name", "width",
       "height", "reason", "duration", "bytes_in", "bytes_out", "failures", "ban_until",
       "recording_path", "recording_bytes", "direction", "clipboard_bytes", "clipboard_path",
-      "key_events", "pointer_events", "updates", "clipboard_in", "clipboard_out", "tracking"};
+      "key_events", "pointer_events", "updates", "clipboard_in", "clipboard_out", "tracking",
+      "transport", "token", "http_user", "origin"};
   REQUIRE(field_names.size() == documented.size());
   CHECK(std::vector<std::string_view>(field_names.begin(), field_names.end()) == documented);
   CHECK(std::set<std::string_view>(field_names.begin(), field_names.end()).size() == field_count);
