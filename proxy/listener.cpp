@@ -39,8 +39,7 @@ awaitable<void> run_front_end(tcp::socket socket, std::shared_ptr<const Listener
                               SessionServices services, std::shared_ptr<const bool> end_at_once) {
   auto accepted = co_await frontend::accept_viewer(context->front_end, std::move(socket), context->listen_text);
   if (!accepted) co_return;
-  const auto* token_target = accepted->origin.token_target ? &*accepted->origin.token_target : nullptr;
-  if (auto refusal = Listener::admission_refusal(accepted->origin.peer, nullptr, token_target, *context, services)) {
+  if (auto refusal = Listener::admission_refusal(accepted->origin.peer, nullptr, &accepted->origin, *context, services)) {
     co_await refuse_connection(std::move(accepted->transport), std::move(*refusal));
     co_return;
   }
@@ -197,15 +196,22 @@ awaitable<void> Listener::accept_loop(SessionServices initial_services) {
 }
 
 std::optional<std::string> Listener::admission_refusal(const tcp::endpoint& peer, const TransparentTarget* target,
-                                                      const conf::HostPort* token_target,
+                                                      const frontend::ViewerOrigin* origin,
                                                       const ListenerContext& context,
                                                       const SessionServices& services) {
   using conf::Field;
   const auto client = canonical_address(peer.address());
   const auto now = std::chrono::system_clock::now();
   const auto& address = context.listen_text;
+  const conf::HostPort* token_target = origin && origin->token_target ? &*origin->token_target : nullptr;
   hooks::Event event = connection_fields(peer, context, target ? std::optional(target->destination) : std::nullopt,
                                          token_target);
+  event[Field::transport] = origin ? origin->transport : "tcp";
+  if (origin) {
+    event[Field::token] = origin->token;
+    event[Field::http_user] = origin->http_user;
+    event[Field::origin] = origin->origin;
+  }
   std::optional<policy::Refusal> refusal;
   std::string text;
   if (target && target->refusal) {

@@ -41,9 +41,9 @@ class Listener {
   // target, ban, allow/deny, limits); logs the refusal and publishes
   // `blocked`. nullopt: admitted. `target`: a transparent listener's decision
   // for this connection, whose refusal comes first; null for a static target.
-  // `token_target`: browser access, the token's target (for the event).
+  // `origin`: what the front end learned (transport, token and its target...), for the event; null: plain TCP.
   static std::optional<std::string> admission_refusal(const tcp::endpoint& peer, const TransparentTarget* target,
-                                                      const conf::HostPort* token_target,
+                                                      const frontend::ViewerOrigin* origin,
                                                       const ListenerContext& context,
                                                       const SessionServices& services);
   const conf::ListenerConfig& config() const { return context_->config; }
