@@ -712,7 +712,7 @@ std::shared_ptr<FrontEnd> make_front_end(const conf::ListenerConfig& config, std
 }
 
 awaitable<std::optional<Accepted>> accept_viewer(std::shared_ptr<FrontEnd> front_end, tcp::socket socket,
-                                                 const std::string& listen_text) {
+                                                 std::string listen_text) {
   const auto& config = front_end->config;
   const auto& front = config.frontend;
   error_code failure;

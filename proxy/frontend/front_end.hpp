@@ -45,8 +45,9 @@ std::shared_ptr<FrontEnd> make_front_end(const conf::ListenerConfig& config, std
 
 // Runs the front end on an accepted connection. nullopt: it was no session
 // (static files served, HTTP refused, TLS failed, PROXY header wrong...),
-// already logged and closed. `listen_text` names the listener in log lines.
+// already logged and closed. `listen_text` names the listener in log lines
+// (by value: the coroutine outlives the caller's expression).
 awaitable<std::optional<Accepted>> accept_viewer(std::shared_ptr<FrontEnd> front_end, tcp::socket socket,
-                                                 const std::string& listen_text);
+                                                 std::string listen_text);
 
 }  // namespace vhm::proxy::frontend

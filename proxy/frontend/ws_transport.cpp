@@ -90,7 +90,7 @@ class WsTransport final : public relay::Transport {
                         text_seen_ = true;
                         error = text_frame_error();
                         n = 0;
-                        ws_.async_close(websocket::close_reason(websocket::close_code::bad_payload),
+                        ws_.async_close(websocket::close_reason(websocket::close_code::unknown_data),
                                         asio::bind_executor(ws_.get_executor(), [](error_code) {}));
                       }
                       std::move(handler)(error, n);
