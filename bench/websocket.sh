@@ -294,13 +294,15 @@ for kind in "${kinds[@]}"; do
     "$ws_client_bin" --connect "127.0.0.1:$proxy_port" --mode stalled --sessions "$stalled" --hold 600 >"$out" 2>>"$tmp/client.err" &
     client_pid=$!
     started_pids+=("$client_pid")
-    peak=$rss0 rss=$rss0 note="" series=""
+    read -r _ pss0 _ <<<"$(tree_mem "$proxy_pid")"
+    peak=$rss0 rss=$rss0 pss_peak=$pss0 note="" series=""
     started=$(date +%s.%N)
     while :; do
         elapsed=$(awk -v s="$started" -v n="$(date +%s.%N)" 'BEGIN {printf "%.1f", n - s}')
         awk -v e="$elapsed" -v d="$stall_seconds" 'BEGIN {exit !(e >= d)}' && break
-        read -r rss _ _ <<<"$(tree_mem "$proxy_pid")"
+        read -r rss pss _ <<<"$(tree_mem "$proxy_pid")"
         ((rss > peak)) && peak=$rss
+        ((pss > pss_peak)) && pss_peak=$pss
         series+="${elapsed}s:$((rss / 1024))M "
         if ((rss > cap_mib * 1024)); then
             note="killed at ${elapsed} s: RSS passed the ${cap_mib} MiB cap"
@@ -310,8 +312,9 @@ for kind in "${kinds[@]}"; do
         sleep 0.5
     done
     stall_peak[$kind]=$peak stall_last[$kind]=$rss stall_note[$kind]=$note stall_start[$kind]=$rss0
-    printf '[stalled] %-18s %d viewers: RSS %s KiB at start, peak %s KiB (%s KiB per viewer above start) %s\n' \
-        "$(label "$kind")" "$stalled" "$rss0" "$peak" "$(per_session "$rss0" "$peak" "$stalled")" "$note"
+    printf '[stalled] %-18s %d viewers: RSS %s KiB at start, peak %s KiB (%s KiB per viewer); Pss %s -> peak %s KiB (%s KiB per viewer) %s\n' \
+        "$(label "$kind")" "$stalled" "$rss0" "$peak" "$(per_session "$rss0" "$peak" "$stalled")" \
+        "$pss0" "$pss_peak" "$(per_session "$pss0" "$pss_peak" "$stalled")" "$note"
     echo "[stalled]   series (MiB): $series"
     grep -q '"ready"' "$out" || problem "stalled via $(label "$kind"): the viewers never all came up ($(head -c 300 "$out"))"
     stop_pid "$client_pid"
