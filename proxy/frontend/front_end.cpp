@@ -764,8 +764,8 @@ awaitable<std::optional<Accepted>> accept_viewer(std::shared_ptr<FrontEnd> front
       if (front.speaks(conf::FrontProtocol::ws))
         co_return co_await http_then_websocket(front_end, connection, std::move(socket), std::move(origin), {});
       connection.log("plain HTTP refused: this listener " +
-                     std::string(any_tls ? "requires TLS" : "speaks no HTTP") + " (protocols: " +
-                     protocols_text(front) + ")");
+                     std::string(front.speaks(conf::FrontProtocol::wss) ? "requires TLS for HTTP" : "speaks no HTTP") +
+                     " (protocols: " + protocols_text(front) + ")");
       co_await refuse_plain_http(socket, front);
       co_return std::nullopt;
     case First::other:
@@ -773,8 +773,10 @@ awaitable<std::optional<Accepted>> accept_viewer(std::shared_ptr<FrontEnd> front
       break;
   }
   if (!rfb) {
-    connection.log(std::string("plain RFB refused: this listener requires ") + (any_tls ? "TLS" : "WebSocket") +
-                   " (protocols: " + protocols_text(front) + ")");
+    const bool ws = front.speaks(conf::FrontProtocol::ws);
+    const std::string needs = any_tls && ws ? "TLS or WebSocket" : any_tls ? "TLS" : "WebSocket";
+    connection.log("plain RFB refused: this listener requires " + needs + " (protocols: " + protocols_text(front) +
+                   ")");
     co_return std::nullopt;
   }
   connection.debug("plain RFB");

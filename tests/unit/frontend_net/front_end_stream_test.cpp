@@ -345,3 +345,26 @@ TEST_CASE("front end: wss with the listener's certificate, and a round trip") {
     CHECK(got7 == "RFB 003.008\n");
   }()));
 }
+
+TEST_CASE("front end: a plain HTTP request where only HTTPS is spoken gets 403 and no session") {
+  ScratchDir dir;
+  TestCertificates certificates(dir);
+  auto config = listener_config({FrontProtocol::rfb, FrontProtocol::wss});
+  config.frontend.tls.cert = certificates.server_cert;
+  config.frontend.tls.key = certificates.server_key;
+  Harness harness(config);
+  REQUIRE(harness.front_end);
+  LogText log;
+  tcp::socket client = harness.connect();
+  http::response<http::string_body> response;
+  REQUIRE(harness.run([&]() -> awaitable<void> {
+    boost::beast::flat_buffer buffer;
+    response = co_await exchange(client, buffer, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  }()));
+  CHECK(response.result() == http::status::forbidden);
+  CHECK(response.body() == "this listener speaks HTTPS only (protocols: rfb, wss)\n");
+  REQUIRE(harness.run_until([&] { return harness.finished == 1; }));
+  CHECK_FALSE(harness.outcome->has_value());
+  CHECK(log.str().find("plain HTTP refused: this listener requires TLS for HTTP (protocols: rfb, wss)") !=
+        std::string::npos);
+}
