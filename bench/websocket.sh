@@ -157,20 +157,31 @@ tree_mem() {
     done
     echo "$rss $pss $anon"
 }
+# The tree's summed VmRSS only: cheap even for gigabytes (smaps_rollup walks
+# every mapping and took seconds per sample on a growing websockify).
+tree_rss() {
+    local pid rss=0 r
+    for pid in $(tree_pids "$1"); do
+        r=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+        rss=$((rss + ${r:-0}))
+    done
+    echo "$rss"
+}
 per_session() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {printf "%.1f", (b - a) / n}'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 label() { [[ $1 == vhm ]] && echo "vnc-hooks-manager" || echo "$1"; }
 
 # --- the bench server (streams raw updates once asked) ----------------------
-server_pid="" server_port=""
+server_pid="" server_port="" server_fd=""
 start_server() {
-    local fd line
-    exec {fd}< <(exec "$server_bin" --listen 127.0.0.1:0 2>>"$tmp/server.err")
+    local line
+    exec {server_fd}< <(exec "$server_bin" --listen 127.0.0.1:0 2>>"$tmp/server.err")
     server_pid=$!
     started_pids+=("$server_pid")
-    read -r -t 10 -u "$fd" line || { echo "websocket.sh: rfb-stream-server did not start" >&2; exit 1; }
+    read -r -t 10 -u "$server_fd" line || { echo "websocket.sh: rfb-stream-server did not start" >&2; exit 1; }
     server_port=$(json_field "$line" port)
 }
+
 
 # --- the two WebSocket proxies -----------------------------------------------
 # vnc-hooks-manager: a listener speaking raw RFB and WebSocket on one port, no
@@ -298,21 +309,23 @@ for kind in "${kinds[@]}"; do
     peak=$rss0 rss=$rss0 pss_peak=$pss0 note="" series=""
     started=$(date +%s.%N)
     while :; do
+        rss=$(tree_rss "$proxy_pid")
         elapsed=$(awk -v s="$started" -v n="$(date +%s.%N)" 'BEGIN {printf "%.1f", n - s}')
-        awk -v e="$elapsed" -v d="$stall_seconds" 'BEGIN {exit !(e >= d)}' && break
-        read -r rss pss _ <<<"$(tree_mem "$proxy_pid")"
         ((rss > peak)) && peak=$rss
-        ((pss > pss_peak)) && pss_peak=$pss
         series+="${elapsed}s:$((rss / 1024))M "
         if ((rss > cap_mib * 1024)); then
             note="killed at ${elapsed} s: RSS passed the ${cap_mib} MiB cap"
             stop_tree "$proxy_pid"
             break
         fi
+        if awk -v e="$elapsed" -v d="$stall_seconds" 'BEGIN {exit !(e >= d)}'; then
+            read -r _ pss_peak _ <<<"$(tree_mem "$proxy_pid")"  # Pss once, at the end
+            break
+        fi
         sleep 0.5
     done
     stall_peak[$kind]=$peak stall_last[$kind]=$rss stall_note[$kind]=$note stall_start[$kind]=$rss0
-    printf '[stalled] %-18s %d viewers: RSS %s KiB at start, peak %s KiB (%s KiB per viewer); Pss %s -> peak %s KiB (%s KiB per viewer) %s\n' \
+    printf '[stalled] %-18s %d viewers: RSS %s KiB at start, peak %s KiB (%s KiB per viewer); Pss %s -> %s KiB at the end (%s KiB per viewer) %s\n' \
         "$(label "$kind")" "$stalled" "$rss0" "$peak" "$(per_session "$rss0" "$peak" "$stalled")" \
         "$pss0" "$pss_peak" "$(per_session "$pss0" "$pss_peak" "$stalled")" "$note"
     echo "[stalled]   series (MiB): $series"
