@@ -277,7 +277,7 @@ for kind in "${kinds[@]}"; do
     client_pid=$!
     started_pids+=("$client_pid")
     for ((i = 0; i < 1200; i++)); do
-        grep -q '"event"' "$out" && break
+        grep -q '"event"' "$out" 2>/dev/null && break
         sleep 0.1
     done
     line=$(head -n 1 "$out")
