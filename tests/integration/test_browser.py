@@ -17,7 +17,6 @@ import base64
 import json
 import os
 import socket
-import ssl
 import struct
 import subprocess
 import tempfile
@@ -28,8 +27,7 @@ from pathlib import Path
 
 from vhm_harness import (DEFAULT_WAIT, IntegrationTest, Xvnc, kill_quietly, run_viewer,
                          wait_until)
-from ws_client import (OP_BINARY, WsClient, WsClosed, WsRefused, http_get, insecure_tls_context,
-                       open_stream, ws_rfb_handshake)
+from ws_client import OP_BINARY, WsClient, WsRefused, http_get, open_stream, ws_rfb_handshake
 
 NOVNC = "/usr/share/novnc"
 CHROMIUM = "chromium"
@@ -269,10 +267,17 @@ class BrowserTestBase(IntegrationTest):
         return client, init.name.decode()
 
     def assert_still_serving(self, proxy, port: int):
+        """The proxy is alive and a good WebSocket login works; once that
+        session's disconnect is logged, it is the only session there was
+        (the bad input before it never became one)."""
         self.assertTrue(proxy.alive(), "the proxy died")
         client, name = self.ws_login(port)
         self.assertEqual(name, DESK_A)
+        client_port = client.local_port()
         client.close()
+        self.wait_disconnect(client_port)
+        sessions = {e["client_port"] for e in read_events(self.events_file) if e["event"] == "connect"}
+        return sessions - {str(client_port)}
 
 
 class NoVncInChromiumTest(BrowserTestBase):
@@ -386,7 +391,7 @@ class TokensAndTransportsTest(BrowserTestBase):
             answer = http_get("127.0.0.1", port, path)
             self.assertIn(answer.status, (400, 403, 404), f"{path}: {answer.status}")
             self.assertNotIn(b"root:", answer.body, path)
-        self.assert_still_serving(proxy, port)
+        self.assertEqual(self.assert_still_serving(proxy, port), set(), "a file request became a session")
 
 
 class MalformedInputTest(BrowserTestBase):
@@ -397,14 +402,14 @@ class MalformedInputTest(BrowserTestBase):
         with self.assertRaises(WsRefused) as refused:
             WsClient.connect("127.0.0.1", proxy.port(), omit=("Sec-WebSocket-Key",))
         self.assertEqual(refused.exception.status, 400)
-        self.assert_still_serving(proxy, proxy.port())
+        self.assertEqual(self.assert_still_serving(proxy, proxy.port()), set(), "a refused upgrade became a session")
 
     def test_9_kib_of_headers_get_431(self):
         proxy = self.start_browser_proxy()
         with self.assertRaises(WsRefused) as refused:
             WsClient.connect("127.0.0.1", proxy.port(), headers={"X-Filler": "a" * 9216})
         self.assertEqual(refused.exception.status, 431)
-        self.assert_still_serving(proxy, proxy.port())
+        self.assertEqual(self.assert_still_serving(proxy, proxy.port()), set(), "a refused upgrade became a session")
 
     def close_code_after(self, send, expected: int):
         """Logs in over ws, then `send(client)`: the proxy closes with
@@ -461,7 +466,7 @@ class MalformedInputTest(BrowserTestBase):
         self.assertLess(ended_at - started, REQUEST_TIMEOUT + 2.0)
         self.assertGreater(ended_at - started, REQUEST_TIMEOUT * 0.5, "closed before request_timeout")
         self.assertEqual(self.session_events(sock.getsockname()[1]), [], "a slow request became a session")
-        self.assert_still_serving(proxy, proxy.port())
+        self.assertEqual(self.assert_still_serving(proxy, proxy.port()), set(), "the slow request became a session")
 
 
 if __name__ == "__main__":
