@@ -238,3 +238,23 @@ TEST_CASE("front end http: a request trickled slower than request_timeout is cut
   REQUIRE(harness.run_until([&] { return harness.finished == 1; }));
   CHECK(log.str().find("no complete HTTP request within") != std::string::npos);
 }
+
+TEST_CASE("front end http: X-Forwarded-For from a trusted proxy names the client; from others it is ignored") {
+  for (const bool trusted : {true, false}) {
+    auto config = listener_config({FrontProtocol::ws});
+    std::string error;
+    config.frontend.trusted_proxies = {*conf::parse_cidr(trusted ? "127.0.0.0/8" : "192.0.2.0/24", error)};
+    Harness harness(config);
+    REQUIRE(harness.front_end);
+    boost::beast::websocket::stream<tcp::socket> client(harness.connect());
+    client.set_option(boost::beast::websocket::stream_base::decorator(
+        [](boost::beast::websocket::request_type& request) { request.set("X-Forwarded-For", "203.0.113.7"); }));
+    REQUIRE(harness.run([&]() -> awaitable<void> {
+      co_await client.async_handshake("127.0.0.1", "/websockify", asio::use_awaitable);
+    }()));
+    REQUIRE(harness.run_until([&] { return harness.finished == 1; }));
+    REQUIRE(harness.outcome->has_value());
+    const auto address = (*harness.outcome)->origin.peer.address();
+    CHECK((address == asio::ip::make_address("203.0.113.7")) == trusted);
+  }
+}
