@@ -1,9 +1,6 @@
 #include "proxy/frontend/front_end.hpp"
 
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <sys/socket.h>
 
 #include <array>
 #include <boost/asio/executor_work_guard.hpp>
@@ -20,27 +17,23 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <cerrno>
-#include <cstring>
 #include <spdlog/spdlog.h>
 
 #include "conf/duration.hpp"
 #include "policy/cidr.hpp"
 #include "proxy/endpoint_text.hpp"
 #include "proxy/frontend/deadline.hpp"
+#include "proxy/frontend/first_bytes.hpp"
+#include "proxy/frontend/front_tls.hpp"
 #include "proxy/frontend/forwarded.hpp"
 #include "proxy/frontend/htpasswd.hpp"
 #include "proxy/frontend/http_route.hpp"
-#include "proxy/frontend/proxy_protocol.hpp"
-#include "proxy/frontend/sniff.hpp"
 #include "proxy/frontend/static_files.hpp"
 #include "proxy/frontend/tls_transport.hpp"
 #include "proxy/frontend/token_table.hpp"
 #include "proxy/frontend/ws_transport.hpp"
 #include "proxy/relay/tcp_transport.hpp"
-#include "tls/contexts.hpp"
 #include "tls/error_text.hpp"
-#include "tls/openssl_errors.hpp"
 #include "util/printable.hpp"
 
 namespace vhm::proxy::frontend {
@@ -64,10 +57,6 @@ namespace {
 using namespace asio::experimental::awaitable_operators;
 
 constexpr std::size_t http_header_limit = 8 * 1024;
-// v1 lines are at most 107 bytes; v2 with addresses and a few TLVs fits.
-constexpr std::size_t proxy_header_cap = 16 + 536;
-// How often a partial first packet ("GE") is looked at again while sniffing.
-constexpr std::chrono::milliseconds sniff_poll{5};
 
 // One accepted connection's log prefix.
 struct Connection {
@@ -98,213 +87,8 @@ bool in_blocks(const std::vector<conf::Cidr>& blocks, const asio::ip::address& a
   return false;
 }
 
-// --- TLS context (make_front_end) ---
-
-bool add_chain_file(SSL_CTX* ctx, const std::filesystem::path& chain, std::string& error) {
-  BIO* bio = BIO_new_file(chain.c_str(), "r");
-  if (bio == nullptr) {
-    error = chain.string() + ": " + tls::take_openssl_error("cannot read the chain file");
-    return false;
-  }
-  int added = 0;
-  while (X509* certificate = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-    if (SSL_CTX_add0_chain_cert(ctx, certificate) != 1) {
-      X509_free(certificate);
-      BIO_free(bio);
-      error = chain.string() + ": " + tls::take_openssl_error("cannot add a chain certificate");
-      return false;
-    }
-    ++added;
-  }
-  BIO_free(bio);
-  tls::clear_openssl_errors();  // the loop ends on "no start line"
-  if (added == 0) {
-    error = chain.string() + ": no PEM certificate in the chain file";
-    return false;
-  }
-  return true;
-}
-
-std::optional<ssl::context> front_tls_context(const conf::FrontendTlsConfig& config, std::string& error) {
-  auto context = tls::certificate_server_context(config.cert, config.key, error);
-  if (!context) return std::nullopt;
-  SSL_CTX* ctx = context->native_handle();
-  if (!config.chain.empty() && !add_chain_file(ctx, config.chain, error)) return std::nullopt;
-  if (SSL_CTX_set_min_proto_version(ctx, config.min_version) != 1) {
-    error = "min_version: " + tls::take_openssl_error("not supported by this OpenSSL");
-    return std::nullopt;
-  }
-  if (!config.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, config.ciphers.c_str()) != 1) {
-    error = "ciphers: " + tls::take_openssl_error("no usable cipher in the list");
-    return std::nullopt;
-  }
-  if (!config.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx, config.ciphersuites.c_str()) != 1) {
-    error = "ciphersuites: " + tls::take_openssl_error("no usable suite in the list");
-    return std::nullopt;
-  }
-  if (config.client_cert != conf::ClientCertMode::none) {
-    if (SSL_CTX_load_verify_locations(ctx, config.client_ca.c_str(), nullptr) != 1) {
-      error = config.client_ca.string() + ": " + tls::take_openssl_error("cannot load the client CA certificates");
-      return std::nullopt;
-    }
-    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(config.client_ca.c_str())) {
-      SSL_CTX_set_client_CA_list(ctx, names);
-    }
-    tls::clear_openssl_errors();
-    int mode = SSL_VERIFY_PEER;
-    if (config.client_cert == conf::ClientCertMode::required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-    SSL_CTX_set_verify(ctx, mode, nullptr);
-  }
-  // Browsers open several connections for noVNC's files: resuming saves a
-  // full handshake each (stateless tickets cost the proxy no memory).
-  SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
-  SSL_CTX_set_num_tickets(ctx, 1);
-  static const unsigned char session_context[] = "vhm-frontend";
-  SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
-  // An idle TLS session gives OpenSSL's record buffers back.
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-  return context;
-}
-
-// The client certificate's CN, else its first DNS name; empty without one.
-std::string certificate_user(SSL* ssl) {
-  X509* certificate = SSL_get0_peer_certificate(ssl);
-  if (certificate == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return {};
-  std::string user;
-  X509_NAME* subject = X509_get_subject_name(certificate);
-  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-  if (index >= 0) {
-    unsigned char* utf8 = nullptr;
-    const int length = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index)));
-    if (length > 0) user.assign(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
-    OPENSSL_free(utf8);
-  }
-  if (user.empty()) {
-    auto* names =
-        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr));
-    for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
-      const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
-      if (name->type != GEN_DNS) continue;
-      const ASN1_STRING* dns = name->d.dNSName;
-      user.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
-                  static_cast<std::size_t>(ASN1_STRING_length(dns)));
-      break;
-    }
-    GENERAL_NAMES_free(names);
-  }
-  return util::printable(user, 256);
-}
-
-// --- waiting for bytes ---
-
-ssize_t peek(tcp::socket& socket, void* data, std::size_t size) {
-  ssize_t n;
-  do {
-    n = ::recv(socket.native_handle(), data, size, MSG_PEEK | MSG_DONTWAIT);
-  } while (n < 0 && errno == EINTR);
-  return n;
-}
-
-// Takes `size` bytes that a peek showed are there.
-bool consume(tcp::socket& socket, std::size_t size) {
-  std::array<std::uint8_t, 256> sink;
-  while (size > 0) {
-    const ssize_t n = ::recv(socket.native_handle(), sink.data(), std::min(size, sink.size()), MSG_DONTWAIT);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return false;
-    }
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-// The PROXY header, consumed to its last byte and no further (the stream
-// after it may be TLS). nullopt with `why`.
-awaitable<std::optional<ProxyHeader>> read_proxy_header(tcp::socket& socket, std::chrono::milliseconds limit,
-                                                        std::string& why) {
-  Deadline deadline(socket.get_executor());
-  deadline.arm(socket, limit, Deadline::Action::cancel);
-  std::vector<std::uint8_t> header;
-  std::array<std::uint8_t, proxy_header_cap> chunk;
-  for (;;) {
-    auto [error] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
-    if (error) {
-      why = deadline.expired() ? "no PROXY protocol header within " + conf::format_duration(limit) : error.message();
-      co_return std::nullopt;
-    }
-    const ssize_t n = peek(socket, chunk.data(), proxy_header_cap - header.size());
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
-    if (n <= 0) {
-      why = n == 0 ? "closed before the PROXY protocol header ended" : std::strerror(errno);
-      co_return std::nullopt;
-    }
-    std::vector<std::uint8_t> candidate = header;
-    candidate.insert(candidate.end(), chunk.begin(), chunk.begin() + n);
-    auto parsed = parse_proxy_header(candidate);
-    if (parsed.status == ProxyParse::invalid) {
-      why = "invalid PROXY protocol header: " + parsed.error;
-      co_return std::nullopt;
-    }
-    if (parsed.status == ProxyParse::ok) {
-      if (parsed.header.length < header.size() || !consume(socket, parsed.header.length - header.size())) {
-        why = "the PROXY protocol header could not be read";
-        co_return std::nullopt;
-      }
-      co_return parsed.header;
-    }
-    if (candidate.size() >= proxy_header_cap) {
-      why = "PROXY protocol header over " + std::to_string(proxy_header_cap) + " bytes";
-      co_return std::nullopt;
-    }
-    // A proper prefix of the header: all of it is the header's.
-    if (!consume(socket, static_cast<std::size_t>(n))) {
-      why = "the PROXY protocol header could not be read";
-      co_return std::nullopt;
-    }
-    header = std::move(candidate);
-  }
-}
-
-enum class First : std::uint8_t { tls, http, other, silence, closed };
-
-// The first bytes of the plain connection, left unread (MSG_PEEK).
-awaitable<First> sniff_plain(tcp::socket& socket, std::chrono::milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  asio::steady_timer timer(socket.get_executor());
-  for (bool partial = false;;) {
-    timer.expires_at(partial ? std::min(until, std::chrono::steady_clock::now() + sniff_poll) : until);
-    if (partial) {
-      co_await timer.async_wait(use_tuple);
-    } else {
-      auto ready = co_await (socket.async_wait(tcp::socket::wait_read, use_tuple) || timer.async_wait(use_tuple));
-      if (ready.index() == 1) co_return First::silence;
-      if (std::get<0>(std::get<0>(ready))) co_return First::closed;
-    }
-    std::array<std::uint8_t, 8> first;
-    const ssize_t n = peek(socket, first.data(), first.size());
-    if (n == 0) co_return First::closed;
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      co_return First::closed;
-    }
-    switch (sniff(std::span<const std::uint8_t>(first.data(), static_cast<std::size_t>(n)))) {
-      case Sniffed::tls:
-        co_return First::tls;
-      case Sniffed::http:
-        co_return First::http;
-      case Sniffed::other:
-        co_return First::other;
-      case Sniffed::need_more:
-        if (std::chrono::steady_clock::now() >= until) co_return First::other;
-        partial = true;
-        break;
-    }
-  }
-}
-
-// The first bytes inside TLS: "GET " or anything else (kept in `read`, they
 // were consumed), or silence.
+// The first bytes inside TLS: "GET " or anything else (kept in `read`, they
 awaitable<First> sniff_tls(TlsServerStream& stream, std::chrono::milliseconds timeout, std::string& read) {
   Deadline deadline(stream.get_executor());
   deadline.arm(stream.next_layer(), timeout, Deadline::Action::cancel);
