@@ -76,6 +76,7 @@ struct Fixture {
     row.bytes_in = 100;
     row.bytes_out = 2000;
     row.tracking = "off";
+    row.transport = "ws";
     backend.fake.rows.push_back(row);
     backend.fake.ban_rows.push_back({"203.0.113.7/32", 3, "2026-01-01T00:00:00Z", 1});
     backend.fake.ban_rows.push_back({"2001:db8:1:2::/64", 5, "2026-01-01T01:00:00Z", 2});
@@ -224,7 +225,8 @@ TEST_CASE("admin routes: GET /sessions lists the sessions with the fields of ctl
   CHECK(row.at("recording_path") == "");
   CHECK(row.at("view_only") == false);
   CHECK(row.at("tracking") == "off");
-  CHECK(row.size() == 15);
+  CHECK(row.at("transport") == "ws");
+  CHECK(row.size() == 16);
 
   f.backend.fake.rows.clear();
   CHECK(f.with_token(http::verb::get, "/sessions").response.body() == "[]\n");

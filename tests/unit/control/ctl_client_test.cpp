@@ -14,8 +14,9 @@ namespace {
 std::vector<SessionRow> two_sessions() {
   return {
       {"0f3a9c21", "192.0.2.10", "50000", "127.0.0.1", "5901", "0.0.0.0:5900", "alice", "VncAuth", "relaying", 3661,
-       1536, 3 * 1024 * 1024, "", false, "off"},
-      {"77aa0001", "2001:db8::5", "40000", "vnc.example", "5902", "[::]:5900", "", "", "handshake", 2, 12, 0, "", false, ""},
+       1536, 3 * 1024 * 1024, "", false, "off", "tcp"},
+      {"77aa0001", "2001:db8::5", "40000", "vnc.example", "5902", "[::]:5900", "", "", "handshake", 2, 12, 0, "", false, "",
+       "wss"},
   };
 }
 
@@ -39,10 +40,10 @@ TEST_CASE("ctl sessions prints one table row per session") {
   CHECK(run.status == 0);
   CHECK(run.err.empty());
   CHECK_THAT(run.out, Catch::StartsWith("ID "));
-  for (const char* title : {"CLIENT", "TARGET", "USER", "SECURITY", "STATE", "AGE", "IN", "OUT"})
+  for (const char* title : {"CLIENT", "VIA", "TARGET", "USER", "SECURITY", "STATE", "AGE", "IN", "OUT"})
     CHECK_THAT(run.out, Catch::Contains(title));
   const std::string first = line_of(run.out, "0f3a9c21");
-  CHECK_THAT(first, Catch::Contains("192.0.2.10:50000"));
+  CHECK_THAT(first, Catch::Contains("192.0.2.10:50000     tcp  127.0.0.1:5901"));
   CHECK_THAT(first, Catch::Contains("127.0.0.1:5901"));
   CHECK_THAT(first, Catch::Contains("alice"));
   CHECK_THAT(first, Catch::Contains("VncAuth"));
@@ -53,6 +54,7 @@ TEST_CASE("ctl sessions prints one table row per session") {
   const std::string second = line_of(run.out, "77aa0001");
   CHECK_THAT(second, Catch::Contains("[2001:db8::5]:40000"));
   CHECK_THAT(second, Catch::Contains("vnc.example:5902"));
+  CHECK_THAT(second, Catch::Contains(" wss "));
   CHECK_THAT(second, Catch::Contains("handshake"));
   CHECK(std::count(run.out.begin(), run.out.end(), '\n') == 3);
   CHECK(server.handler.calls() == std::vector<std::string>{"sessions"});

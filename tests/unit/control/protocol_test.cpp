@@ -84,7 +84,7 @@ TEST_CASE("peer text echoed in a request error is escaped and bounded") {
 TEST_CASE("execute_request turns handler rows into the documented JSON") {
   test::FakeHandler handler;
   handler.session_rows = {{"s1", "192.0.2.10", "50000", "127.0.0.1", "5901", "0.0.0.0:5900", "alice", "VncAuth",
-                           "recording", 61, 1536, 3 * 1024 * 1024, "/srv/rec/s1.vhmrec", true, "on"}};
+                           "recording", 61, 1536, 3 * 1024 * 1024, "/srv/rec/s1.vhmrec", true, "on", "ws"}};
   handler.ban_rows = {{"192.0.2.7/32", 5, "2026-01-01T10:00:00.000Z", 2}};
 
   auto sessions = parse_object(execute_request({Command::sessions, ""}, handler));
