@@ -6,7 +6,7 @@
 #
 #   --seconds N       fuzzing time per target (default 300)
 #   --jobs N          targets run at once (default: the number of cores)
-#   --ci              a short bounded run: 5 s per target, 2 at a time
+#   --ci              a short bounded run: 4 s per target, 2 at a time
 #   --update-corpus   afterwards, merge what the run found and the seeds
 #                     (fuzz/make_seeds.py) into fuzz/corpus/ (-merge=1, minimized)
 #   TARGET...         only these targets (default: all, see build-fuzz/fuzz/targets.txt)
@@ -34,7 +34,7 @@ while (($#)); do
   esac
 done
 if ((ci)); then
-  ((seconds_given)) || seconds=5
+  ((seconds_given)) || seconds=4
   ((jobs_given)) || jobs=2
 fi
 
