@@ -59,6 +59,7 @@ void token_file(std::string_view text) {
                               {"expected `token: host:port` (one \": \" between token and target)",
                                "expected host:port after the token", "the target has no host",
                                "unix_socket targets are not supported",
+                               "the target's host has a space or control character",
                                "the target's port is not a number from 1 to 65535"}),
                    "problem: " + problem);
   std::string written;

@@ -344,7 +344,11 @@ awaitable<std::optional<Upgrade>> serve_http(std::shared_ptr<FrontEnd> front_end
       keep_alive = response.keep_alive();
       sent = co_await send_text(stream, socket, response, timeout);
     }
-    spdlog::info("listener {}: client {}: {} {} -> {} ({} bytes){}{}", connection.listen, client, method,
+    // A noVNC page load is some 80 files: served files go to the debug log, everything else to info.
+    const auto level = decision.kind == RouteKind::file && static_cast<unsigned>(decision.status) < 400
+                           ? spdlog::level::debug
+                           : spdlog::level::info;
+    spdlog::log(level, "listener {}: client {}: {} {} -> {} ({} bytes){}{}", connection.listen, client, method,
                  decision.log_path, static_cast<unsigned>(decision.status), sent.second,
                  user.empty() ? "" : ", user " + util::printable(user, 64),
                  decision.note.empty() ? "" : ": " + decision.note);

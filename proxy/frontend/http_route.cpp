@@ -138,6 +138,10 @@ RouteDecision route_request(const HttpRequest& request, bool has_body, bool auth
   decision.origin = util::printable(header_value(request, http::field::origin), 200);
   // A served file's path is a file name; anything else may hold a token.
   decision.log_path = loggable_path(target, settings.tokens && decision.kind != RouteKind::file);
+  // A log note quotes client headers (Origin): never with the token in it.
+  if (settings.tokens)
+    if (const auto token = requested_token(target, header_value(request, http::field::host), settings.token_from_host))
+      redact_everywhere(decision.note, *token);
   return decision;
 }
 
@@ -172,6 +176,13 @@ void set_file_headers(http::response_header<>& header, const RouteDecision& deci
   header.set(http::field::connection, request.keep_alive() ? "keep-alive" : "close");
 }
 
+void redact_everywhere(std::string& text, std::string_view token) {
+  if (token.empty()) return;
+  const std::string redacted = "<" + redact_token(token) + ">";
+  for (auto at = text.find(token); at != std::string::npos; at = text.find(token, at + redacted.size()))
+    text.replace(at, token.size(), redacted);
+}
+
 std::string loggable_path(std::string_view target, bool redact_token_segment) {
   std::string_view path = target.substr(0, target.find('?'));
   std::string text(path);
@@ -179,6 +190,7 @@ std::string loggable_path(std::string_view target, bool redact_token_segment) {
     if (const auto token = requested_token(path, "", false)) {
       const auto slash = text.rfind('/');
       if (slash != std::string::npos) text = text.substr(0, slash + 1) + "<" + redact_token(*token) + ">";
+      redact_everywhere(text, *token);  // the same text elsewhere in the path ("/SECRET/SECRET")
     }
   }
   return util::printable(text, 200);

@@ -79,9 +79,11 @@ http::response<http::string_body> text_response(const RouteDecision& decision, c
 // ETag, Last-Modified, Cache-Control, X-Content-Type-Options.
 void set_file_headers(http::response_header<>& header, const RouteDecision& decision, const HttpRequest& request);
 
+// Replaces every occurrence of `token` in `text` with its redacted form "<sha256:...>".
+void redact_everywhere(std::string& text, std::string_view token);
 // The path of a request target for log lines: no query, control characters
 // escaped, and with `redact_token_segment` the segment requested_token()
-// would take as a token replaced by "<sha256:...>".
+// would take as a token replaced by "<sha256:...>" (and that text anywhere else in it).
 std::string loggable_path(std::string_view target, bool redact_token_segment);
 
 // The realm as a quoted-string value: quotes, backslashes and controls dropped.

@@ -1,5 +1,6 @@
 #include "proxy/frontend/token_table.hpp"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
@@ -152,6 +153,8 @@ TokenFileParse parse_token_file(std::string_view text, std::string_view file_nam
       problem("the target has no host");
     } else if (host == "unix_socket") {
       problem("unix_socket targets are not supported");
+    } else if (std::any_of(host.begin(), host.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; })) {
+      problem("the target's host has a space or control character");  // no name or address has one
     } else if (!port) {
       problem("the target's port is not a number from 1 to 65535");
     } else {

@@ -64,10 +64,11 @@ TEST_CASE("token file: unreadable lines are named by file and line and never sho
       "s3cret-seven: :5901\n"
       "s3cret-eight: unix_socket:/tmp/vnc.sock\n"
       "s3cret-nine: 127.0.0.1:59o1\n"
+      "s3cret-ten: [ 1::2]:5901\n"
       "ok: 127.0.0.1:5901\n",
       "dir/t.cfg");
   CHECK(parsed.tokens.size() == 1);
-  REQUIRE(parsed.problems.size() == 9);
+  REQUIRE(parsed.problems.size() == 10);
   CHECK(parsed.problems[0] == "dir/t.cfg:1: expected `token: host:port` (one \": \" between token and target)");
   CHECK(parsed.problems[1].starts_with("dir/t.cfg:2: expected `token: host:port`"));
   CHECK(parsed.problems[2].starts_with("dir/t.cfg:3: expected `token: host:port`"));
@@ -77,6 +78,7 @@ TEST_CASE("token file: unreadable lines are named by file and line and never sho
   CHECK(parsed.problems[6] == "dir/t.cfg:7: the target has no host");
   CHECK(parsed.problems[7] == "dir/t.cfg:8: unix_socket targets are not supported");
   CHECK(parsed.problems[8] == "dir/t.cfg:9: the target's port is not a number from 1 to 65535");
+  CHECK(parsed.problems[9] == "dir/t.cfg:10: the target's host has a space or control character");
   for (const auto& problem : parsed.problems) CHECK(problem.find("s3cret") == std::string::npos);
 }
 
