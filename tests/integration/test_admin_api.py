@@ -125,7 +125,8 @@ class AdminApi(PolicyTestCase):
         self.assertEqual((row["target_host"], row["target_port"]), ("127.0.0.1", str(self.xvnc.port)))
         self.assertEqual(set(row), {"session_id", "client_ip", "client_port", "target_host", "target_port",
                                     "listen", "user", "security_type", "state", "age_seconds", "bytes_in",
-                                    "bytes_out", "recording_path", "view_only", "tracking"})
+                                    "bytes_out", "recording_path", "view_only", "tracking", "transport"})
+        self.assertEqual(row["transport"], "tcp")
 
         started = time.monotonic()
         killed = self.request("DELETE", f"/sessions/{session_id}", token=TOKEN)
