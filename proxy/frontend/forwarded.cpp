@@ -82,12 +82,12 @@ std::optional<std::pair<std::string, std::string_view>> quoted_string(std::strin
 // two, or that does not parse is an unreadable hop.
 std::vector<Hop> forwarded_hops(std::string_view header) {
   std::vector<Hop> hops;
-  std::optional<std::string> for_value;
+  std::string for_value;  // the element's `for=` when for_count is 1 (no optional: GCC 12 warns wrongly)
   int for_count = 0;
   bool element_ok = true;
   auto end_element = [&] {
-    hops.push_back(element_ok && for_count == 1 ? parse_node(*for_value, true) : std::nullopt);
-    for_value.reset();
+    hops.push_back(element_ok && for_count == 1 ? parse_node(for_value, true) : std::nullopt);
+    for_value.clear();
     for_count = 0;
     element_ok = true;
   };
