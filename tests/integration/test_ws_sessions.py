@@ -6,6 +6,7 @@ sessions` naming the transport. Real Xvnc; the viewer side is ws_client.py
 and Python's ssl over memory BIOs."""
 
 import json
+import signal
 import socket
 import ssl
 import struct
@@ -152,6 +153,31 @@ class WebSocketSessions(IntegrationTest):
         records = self.events(lambda rs: sum(r["event"] == "disconnect" for r in rs) == 2)
         transports = sorted(r["transport"] for r in records if r["event"] == "auth_success")
         self.assertEqual(transports, ["tcp", "tls"])
+
+    def test_frontend_certificate_is_read_again_on_sighup(self):
+        xvnc = self.start_xvnc(security="None")
+        cert, key = self.tmp / "cert.pem", self.tmp / "key.pem"
+
+        def make_certificate(name: str):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                            f"/CN={name}", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+
+        def served_name() -> str:
+            with insecure_tls_context().wrap_socket(socket.create_connection(("127.0.0.1", proxy.port()),
+                                                                             timeout=10)) as sock:
+                der = sock.getpeercert(binary_form=True)
+            text = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-subject"], input=der,
+                                  capture_output=True, timeout=10).stdout.decode()
+            return text.strip()
+
+        make_certificate("first.example")
+        config = make_config([{"listen": "127.0.0.1:0", "target": xvnc.target, "protocols": ["tls"],
+                               "frontend_tls": {"cert": str(cert), "key": str(key)}}])
+        proxy = self.start_proxy(config)
+        self.assertIn("first.example", served_name())
+        make_certificate("second.example")
+        proxy.send_signal(signal.SIGHUP)
+        wait_until(lambda: "second.example" in served_name(), timeout=10, what="the new certificate after SIGHUP")
 
     def test_websocket_session_is_recorded(self):
         xvnc = self.start_xvnc(security="None")
