@@ -1,5 +1,7 @@
 #include "proxy/frontend/front_end.hpp"
 
+#include "proxy/relay/prefixed_transport.hpp"
+
 #include <openssl/ssl.h>
 
 #include <array>
@@ -447,7 +449,11 @@ awaitable<std::optional<Accepted>> run_tls(std::shared_ptr<FrontEnd> front_end, 
   }
   connection.debug("RFB over TLS");
   origin.transport = "tls";
-  co_return Accepted{make_tls_server_transport(std::move(stream), std::move(read)), std::move(origin)};
+  auto transport = make_tls_server_transport(std::move(stream));
+  if (!read.empty())  // RFB bytes read inside TLS while sniffing: handed out first
+    transport = std::make_unique<relay::PrefixedTransport>(std::move(transport),
+                                                           std::vector<std::uint8_t>(read.begin(), read.end()));
+  co_return Accepted{std::move(transport), std::move(origin)};
 }
 
 }  // namespace

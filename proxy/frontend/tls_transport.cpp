@@ -24,7 +24,7 @@ namespace ssl = asio::ssl;
 template <typename Stream>
 class TlsTransport final : public relay::Transport {
  public:
-  TlsTransport(Stream&& stream, std::string replay) : stream_(std::move(stream)), replay_(std::move(replay)) {}
+  explicit TlsTransport(Stream&& stream) : stream_(std::move(stream)) {}
   template <typename... Args>
   explicit TlsTransport(std::in_place_t, Args&&... args) : stream_(std::forward<Args>(args)...) {}
 
@@ -50,14 +50,6 @@ class TlsTransport final : public relay::Transport {
 
  protected:
   void start_read(asio::mutable_buffer buffer, Handler handler) override {
-    if (!replay_.empty() && buffer.size() > 0) {
-      const std::size_t n = std::min(buffer.size(), replay_.size());
-      std::memcpy(buffer.data(), replay_.data(), n);
-      replay_.erase(0, n);
-      if (replay_.empty()) std::string().swap(replay_);
-      asio::post(socket().get_executor(), asio::append(std::move(handler), boost::system::error_code(), n));
-      return;
-    }
     stream_.async_read_some(buffer, std::move(handler));
   }
   void start_write(asio::const_buffer buffer, Handler handler) override {
@@ -66,7 +58,6 @@ class TlsTransport final : public relay::Transport {
 
  private:
   Stream stream_;
-  std::string replay_;
 };
 
 // websockify --ssl-target: TLS without verification. One context for the
@@ -93,8 +84,8 @@ ssl::context* target_context(std::string& error) {
 
 }  // namespace
 
-std::unique_ptr<relay::Transport> make_tls_server_transport(TlsServerStream&& stream, std::string replay) {
-  return std::make_unique<TlsTransport<TlsServerStream>>(std::move(stream), std::move(replay));
+std::unique_ptr<relay::Transport> make_tls_server_transport(TlsServerStream&& stream) {
+  return std::make_unique<TlsTransport<TlsServerStream>>(std::move(stream));
 }
 
 awaitable<TlsClientResult> make_tls_client_transport(tcp::socket& borrowed, std::string server_name,

@@ -21,9 +21,9 @@ namespace vhm::proxy::frontend {
 
 using TlsServerStream = asio::ssl::stream<tcp::socket>;
 
-// A handshaken server-side stream (owns its socket). `replay`: bytes already
-// read through TLS while sniffing, handed out by the first reads.
-std::unique_ptr<relay::Transport> make_tls_server_transport(TlsServerStream&& stream, std::string replay = {});
+// A handshaken server-side stream (owns its socket). Bytes already read
+// through it while sniffing go in front with relay::PrefixedTransport.
+std::unique_ptr<relay::Transport> make_tls_server_transport(TlsServerStream&& stream);
 
 struct TlsClientResult {
   std::unique_ptr<relay::Transport> transport;  // null on failure

@@ -3,8 +3,10 @@
 // VeNCrypt termination over a WebSocket or TLS front end: the relay's pending
 // read may already hold the viewer's ClientHello when TLS starts (a plain TCP
 // leg only waits for readiness and never consumes it); those bytes go to the
-// TLS engine through this.
+// TLS engine through this. The front end uses it too (owning the transport)
+// for the RFB bytes it read inside TLS while sniffing.
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include <boost/asio/append.hpp>
@@ -17,6 +19,8 @@ namespace vhm::proxy::relay {
 class PrefixedTransport final : public Transport {
  public:
   PrefixedTransport(Transport& inner, std::vector<std::uint8_t> prefix) : inner_(inner), prefix_(std::move(prefix)) {}
+  PrefixedTransport(std::unique_ptr<Transport> owned, std::vector<std::uint8_t> prefix)
+      : owned_(std::move(owned)), inner_(*owned_), prefix_(std::move(prefix)) {}
   const char* name() const override { return inner_.name(); }
   tcp::socket& socket() override { return inner_.socket(); }
   bool half_close() const override { return inner_.half_close(); }
@@ -27,7 +31,7 @@ class PrefixedTransport final : public Transport {
 
  protected:
   void start_read(asio::mutable_buffer buffer, Handler handler) override {
-    if (offset_ == prefix_.size()) {
+    if (!prefix_left()) {
       inner_.async_read_some(buffer, std::move(handler));
       return;
     }
@@ -42,6 +46,8 @@ class PrefixedTransport final : public Transport {
   }
 
  private:
+  bool prefix_left() const { return offset_ < prefix_.size(); }
+  std::unique_ptr<Transport> owned_;  // set by the owning constructor
   Transport& inner_;
   std::vector<std::uint8_t> prefix_;
   std::size_t offset_ = 0;
