@@ -276,6 +276,49 @@ struct GlobalConfig {
   std::string group;  // `group:` as written; empty = the user's own primary group
 };
 
+// One Redis deployment (docs/fleet.md): `broker:` and `blocking: shared:`
+// use it. Written as a URL string or as a map with `url:`/`urls:` and the
+// keys below. The password is read from password_file at load and never logged.
+struct RedisAddress {
+  std::string host;       // DNS name or IP literal (IPv6 without brackets)
+  std::uint16_t port = 6379;
+  bool tls = false;       // rediss://
+  int database = 0;       // redis://host:port/N
+};
+struct RedisConfig {
+  std::vector<RedisAddress> addresses;  // tried in order; the next one when a connection fails
+  std::string user;                     // ACL user (AUTH user password); empty: AUTH password only
+  std::filesystem::path password_file;  // absolute; empty: no AUTH
+  std::string password;                 // read from password_file at load
+  std::filesystem::path ca_file;        // rediss://: absolute; empty = the system's trust store
+  std::filesystem::path cert_file;      // client certificate for TLS (optional)
+  std::filesystem::path key_file;
+  bool insecure = false;                // rediss:// without certificate or host name checks
+  std::chrono::milliseconds connect_timeout{2'000};
+  std::chrono::milliseconds command_timeout{5'000};
+  int line = 0;
+};
+
+// `broker:` (docs/fleet.md): every event (or those of `events:`) is appended
+// as JSON to a Redis Stream; while Redis cannot take them they wait in an
+// fsync'ed on-disk spool. Workers (`vnc-hooks-manager worker`) read the same
+// section to find the stream and their consumer group.
+struct BrokerConfig {
+  RedisConfig redis;
+  std::string stream = "vnc-hooks-manager:events";
+  std::size_t max_len = 1'000'000;                 // XADD MAXLEN ~ (approximate trimming)
+  std::vector<EventKind> events;                   // empty: every kind
+  std::filesystem::path spool_dir;                 // absolute; empty: <state dir> default chosen by the loader
+  std::size_t spool_max_bytes = 256u << 20;        // oldest events dropped (counted, logged) beyond this
+  std::string host_name;                           // empty: gethostname()
+  // Worker side.
+  std::string group = "vnc-hooks-manager";
+  std::string consumer;                            // empty: <host name>-<pid>
+  std::chrono::milliseconds claim_idle{60'000};    // XAUTOCLAIM entries pending longer than this
+  std::size_t batch = 100;                         // XREADGROUP COUNT
+  int line = 0;
+};
+
 // Auth-failure blocking. Present in Config only when the `blocking:` section
 // exists and its `enabled` is not false.
 struct BlockingConfig {
@@ -288,6 +331,10 @@ struct BlockingConfig {
   unsigned ipv4_prefix = 32;             // a client is counted by its address's /prefix
   unsigned ipv6_prefix = 64;
   std::filesystem::path state_file;      // absolute; empty = bans kept in memory only
+  // `shared: redis://...`: failure counts and bans live in Redis, so every
+  // proxy on it refuses a banned address; the local table is the fallback
+  // while Redis is down (docs/fleet.md).
+  std::optional<RedisConfig> shared;
   int line = 0;
 };
 
@@ -318,6 +365,7 @@ struct Config {
   std::filesystem::path control_socket;     // control: socket; absolute; empty = no control socket
   RecordingConfig recording;                // the global `recording:` section as written (listeners hold the effective ones)
   AdminConfig admin;                        // `admin:`
+  std::optional<BrokerConfig> broker;       // `broker:`; nullopt: events stay on this host
 
   const std::vector<HookConfig>& hooks_for(EventKind kind) const {
     static const std::vector<HookConfig> none;

@@ -55,6 +55,7 @@ LoadResult load_text(std::string_view yaml, const std::string& name, const fs::p
     config->blocking = load_blocking(top.take("blocking"), base, problems);
     config->control_socket = load_control(top.take("control"), base, problems);
     config->admin = load_admin(top.take("admin"), base, problems);
+    config->broker = load_broker(top.take("broker"), base, problems);
     config->recording = load_global_recording(top.take("recording"), base, problems);
     config->listeners = load_listeners(listeners, config->recording, base, options, problems);
     top.finish();

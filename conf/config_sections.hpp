@@ -52,6 +52,19 @@ bool gate_allowed(EventKind kind);
 void load_webhook_hook(MapReader& map, const std::filesystem::path& base_dir, HookConfig& hook, ProblemList& problems);
 void load_syslog_hook(MapReader& map, HookConfig& hook, ProblemList& problems);
 
+// Redis settings (load_redis.cpp). load_redis: a URL string or a map of
+// url/urls, user, password_file, tls, connect_timeout, command_timeout.
+// load_redis_keys reads those keys from a map that has others too (broker:);
+// the caller calls finish(). Both return nullopt after reporting problems.
+std::optional<RedisConfig> load_redis(const Entry& entry, const std::filesystem::path& base_dir,
+                                      ProblemList& problems);
+std::optional<RedisConfig> load_redis_keys(MapReader& map, const std::filesystem::path& base_dir,
+                                           ProblemList& problems);
+// `broker:`: nullopt when absent or `enabled: false`. spool_dir defaults to
+// broker-spool/ beside the config file; host_name to gethostname().
+std::optional<BrokerConfig> load_broker(const std::optional<Entry>& section, const std::filesystem::path& base_dir,
+                                        ProblemList& problems);
+
 // `admin:` (load_admin.cpp): disabled when the section is absent.
 AdminConfig load_admin(const std::optional<Entry>& section, const std::filesystem::path& base_dir,
                        ProblemList& problems);

@@ -2,75 +2,37 @@
 // read here, at load, so --check-config and a reload see exactly what the
 // running listener will use, and a token file others could read is a config
 // error rather than a secret quietly exposed.
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
 #include "conf/address.hpp"
 #include "conf/config_sections.hpp"
 #include "conf/duration.hpp"
+#include "conf/secret_file.hpp"
 
 namespace vhm::conf {
 namespace {
 
 constexpr std::size_t min_token_length = 16;
-// A token is a line of text; anything much bigger is not a token file.
-constexpr std::size_t max_token_file_bytes = 4096;
 // Longer than any request needs; bounds what a typo ("10h") could hold open.
 constexpr std::chrono::milliseconds max_admin_timeout{std::chrono::minutes(10)};
 
-std::string octal_mode(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
-
-std::string_view trimmed(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
-
 // The token's text, or nullopt after reporting the problem at `entry`.
-// Messages name the file, never its content.
 std::optional<std::string> read_token_file(const std::filesystem::path& file, const Entry& entry,
                                            ProblemList& problems) {
+  auto token = read_secret_file(file, entry, problems, "token");
+  if (!token) return std::nullopt;
+  const std::string name = quote_value(file.string());
   const auto fail = [&](const std::string& message) {
     problems.add(entry.line, entry.key, message);
     return std::nullopt;
   };
-  const std::string name = quote_value(file.string());
-  struct stat info{};
-  if (::stat(file.c_str(), &info) != 0)
-    return fail("cannot read the token file " + name + ": " + std::strerror(errno));
-  if (!S_ISREG(info.st_mode)) return fail("the token file " + name + " is not a regular file");
-  if ((info.st_mode & 077) != 0)
-    return fail("the token file " + name + " is mode " + octal_mode(info.st_mode) +
-                ": group or others may read or write it; run chmod 600 " + file.string());
-  if (static_cast<std::uintmax_t>(info.st_size) > max_token_file_bytes)
-    return fail("the token file " + name + " has " + std::to_string(info.st_size) + " bytes; a token has at most " +
-                std::to_string(max_token_file_bytes));
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (!in) return fail("cannot read the token file " + name);
-  const std::string text = content.str();
-  const std::string_view token = trimmed(text);
-  if (token.empty()) return fail("the token file " + name + " is empty");
-  if (token.size() < min_token_length)
-    return fail("the token in " + name + " has " + std::to_string(token.size()) + " characters; use at least " +
+  if (token->size() < min_token_length)
+    return fail("the token in " + name + " has " + std::to_string(token->size()) + " characters; use at least " +
                 std::to_string(min_token_length) + " (e.g. openssl rand -hex 32)");
-  for (const char c : token)
+  for (const char c : *token)
     if (c < 0x21 || c > 0x7e)
       return fail("the token in " + name +
                   " may hold only visible ASCII characters (no spaces or control characters), as sent in an "
                   "Authorization: Bearer header");
-  return std::string(token);
+  return token;
 }
 
 std::optional<std::chrono::milliseconds> read_admin_timeout(const Entry& entry, ProblemList& problems) {

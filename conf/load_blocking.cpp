@@ -63,6 +63,7 @@ std::optional<BlockingConfig> load_blocking(const std::optional<Entry>& section,
   if (auto entry = map.take("state_file"))
     if (auto text = read_string(*entry, problems); text && !text->empty())
       blocking.state_file = resolve_config_path(*text, base_dir);
+  if (auto entry = map.take("shared")) blocking.shared = load_redis(*entry, base_dir, problems);
   map.finish();
   if (!enabled) return std::nullopt;
   return blocking;
