@@ -17,6 +17,8 @@ run_packages=(
   zlib1g-dev
   # browser access: crypt(3) for http_auth's htpasswd hashes; noVNC for `web:` (the example config serves it)
   libcrypt-dev novnc
+  # fleet (docs/fleet.md): hiredis's RESP reply parser for the Redis client (broker/)
+  libhiredis-dev
 )
 test_packages=(
   catch2
@@ -46,6 +48,8 @@ test_packages=(
   fail2ban
   # fuzzing: libFuzzer comes with Debian's clang; lld links its sanitized targets faster (scripts/fuzz.sh)
   clang libclang-rt-14-dev lld
+  # fleet tests: a real Redis (event stream, workers, shared bans) and its CLI
+  redis-server redis-tools
 )
 
 case "${1:-}" in
