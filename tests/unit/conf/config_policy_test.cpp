@@ -277,7 +277,7 @@ TEST_CASE("config policy rejects: bad blocking values, each at its key") {
                                 "expected a value, got a list");
   require_single_policy_problem(with_blocking("  bans: 1h\n"), "blocking.bans", "bans",
                                 "unknown key \"bans\" (known: enabled, max_failures, window, ban, max_ban, allow, key, "
-                                "state_file)");
+                                "state_file, shared)");
   require_single_policy_problem(std::string(listener) + "blocking: true\n", "blocking", "blocking",
                                 "expected a mapping (key: value lines), got \"true\"");
 }

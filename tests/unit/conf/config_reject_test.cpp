@@ -40,7 +40,7 @@ std::string with_hook(std::string_view event, std::string_view hook_lines) {
 
 TEST_CASE("config rejects: unknown keys at every level, listing the known ones") {
   require_single_problem(std::string(listener) + "colour_scheme: blue\n", "colour_scheme", "colour_scheme",
-                         "unknown key \"colour_scheme\" (known: global, listeners, events, blocking, control, admin, recording)");
+                         "unknown key \"colour_scheme\" (known: global, listeners, events, blocking, control, admin, broker, recording)");
   require_single_problem("global:\n  log_levle: info\n" + std::string(listener), "global.log_levle", "log_levle",
                          "unknown key \"log_levle\" (known: hooks_dir, log_file, log_level, max_concurrent_hooks,");
   require_single_problem(std::string(listener) + "    port: 1\n", "listeners[0].port", "port:",
