@@ -20,6 +20,7 @@
 #include "app/recording_command.hpp"
 #include "app/stdout_event_sink.hpp"
 #include "app/websockify_command.hpp"
+#include "app/worker_command.hpp"
 #include "app/version.hpp"
 #include "conf/config_loader.hpp"
 #include "conf/load_frontend.hpp"
@@ -64,6 +65,8 @@ std::size_t hook_count(const vhm::conf::Config& config) {
 int main(int argc, char** argv) {
   // `ctl` is a client of a running proxy, with its own options.
   if (argc > 1 && std::string_view(argv[1]) == "ctl") return vhm::app::run_ctl_command(argc, argv);
+  // `worker` consumes the proxies' event stream in Redis and runs hooks (docs/workers.md).
+  if (argc > 1 && std::string_view(argv[1]) == "worker") return vhm::app::run_worker_command(argc, argv);
   // `play` and `recording` work on recording files, without a configuration.
   if (argc > 1 && std::string_view(argv[1]) == "play") return vhm::app::run_play_command(argc, argv);
   if (argc > 1 && std::string_view(argv[1]) == "recording") return vhm::app::run_recording_command(argc, argv);
