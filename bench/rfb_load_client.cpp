@@ -15,11 +15,21 @@
 //               from queueing behind gigabytes of early streams.)
 //   probe:      retries connect+handshake until one succeeds or --wait
 //               expires: readiness check for a freshly started proxy.
+//   latency:    --count handshakes one after the other (connect to ServerInit,
+//               then close), timed each; prints the first, p50, p90, p99.
+//   throughput --defer: all sessions handshake, print "ready" and wait
+//               for SIGUSR1; then they ask for updates and are measured.
+//   rate:       --sessions connectors, each doing connect+handshake+close in
+//               a loop for --seconds; prints handshakes per second.
+// --security picks None, VncAuth or VeNCrypt with TLS (bench_security.hpp).
+// Result lines carry the process's own CPU time (cpu_s), so a run can show
+// how much of the machine the load generator took.
 // idle/stalled print a "ready" line once all sessions are up, then hold them
 // until SIGTERM/SIGINT (or --hold expires) and print a "done" line.
 // All output is one JSON object per line on stdout; exit status 0 means every
 // session worked as the mode expects.
 #include "bench_common.hpp"
+#include "bench_security.hpp"
 #include "update_stream_checker.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -35,12 +45,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <list>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -56,7 +68,7 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using namespace asio::experimental::awaitable_operators;
 
-enum class Mode { throughput, idle, stalled, probe };
+enum class Mode { throughput, idle, stalled, probe, latency, rate };
 
 struct ClientOptions {
     tcp::endpoint target;
@@ -71,7 +83,18 @@ struct ClientOptions {
     int rcvbuf = 0;  // SO_RCVBUF per session; 0 = kernel default (autotuning)
     double rate = 0;  // throughput: MB/s per session at most (a viewer on a real link); 0 = as fast as possible
     std::string encoding = "raw";  // what SetEncodings asks for (the bench server sends its own anyway)
+    Security security = Security::none;
+    unsigned count = 1000;  // latency: handshakes
+    bool defer = false;     // throughput: hold the sessions until SIGUSR1, then stream
 };
+
+// This process's user+system CPU seconds so far.
+double cpu_seconds() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 struct ServerInitInfo {
     std::uint16_t width = 0;
@@ -128,46 +151,89 @@ const char* mode_name(Mode mode) {
     case Mode::idle: return "idle";
     case Mode::stalled: return "stalled";
     case Mode::probe: return "probe";
+    case Mode::latency: return "latency";
+    case Mode::rate: return "rate";
     }
     return "?";
 }
 
-// The viewer's half of RFB 3.8 with security None. Throws on anything else.
-awaitable<ServerInitInfo> rfb_handshake(tcp::socket& socket) {
+// The viewer's half of VeNCrypt 0.2 up to the TLS handshake's end.
+awaitable<void> vencrypt_handshake(Connection& connection, Security security, ssl::context& tls_context) {
+    std::uint8_t version[2];
+    co_await connection.read_exactly(asio::buffer(version));
+    if (version[0] != 0 || version[1] != 2) {
+        throw std::runtime_error("server does not offer VeNCrypt 0.2");
+    }
+    co_await connection.write_all(asio::buffer(version));
+    std::uint8_t ack_and_count[2];
+    co_await connection.read_exactly(asio::buffer(ack_and_count));
+    if (ack_and_count[0] != 0 || ack_and_count[1] == 0) {
+        throw std::runtime_error("server refused VeNCrypt 0.2 or offered no subtypes");
+    }
+    std::vector<std::uint8_t> subtypes(std::size_t{ack_and_count[1]} * 4);
+    co_await connection.read_exactly(asio::buffer(subtypes));
+    const std::uint32_t wanted = vencrypt_subtype(security);
+    bool offered = false;
+    for (std::size_t i = 0; i < subtypes.size(); i += 4) {
+        offered = offered || get_u32(subtypes.data() + i) == wanted;
+    }
+    if (!offered) {
+        throw std::runtime_error(std::string("server does not offer VeNCrypt ") + security_name(security));
+    }
+    std::uint8_t choice[4];
+    put_u32(choice, wanted);
+    co_await connection.write_all(asio::buffer(choice));
+    std::uint8_t ack = 0;
+    co_await connection.read_exactly(asio::buffer(&ack, 1));
+    if (ack != 1) {
+        throw std::runtime_error("server refused the VeNCrypt subtype");
+    }
+    co_await connection.start_tls(tls_context, ssl::stream_base::client);
+}
+
+// The viewer's half of RFB 3.8 with the chosen security. Throws on anything else.
+awaitable<ServerInitInfo> rfb_handshake(Connection& connection, Security security, ssl::context* tls_context) {
     auto fail = [](const char* why) { return std::runtime_error(why); };
     char version[version_size];
-    co_await asio::async_read(socket, asio::buffer(version), use_awaitable);
+    co_await connection.read_exactly(asio::buffer(version));
     if (std::memcmp(version, "RFB 003.008\n", version_size) != 0) {
         throw fail("server does not offer RFB 003.008");
     }
-    co_await asio::async_write(socket, asio::buffer(version), use_awaitable);
+    co_await connection.write_all(asio::buffer(version));
     std::uint8_t count = 0;
-    co_await asio::async_read(socket, asio::buffer(&count, 1), use_awaitable);
+    co_await connection.read_exactly(asio::buffer(&count, 1));
     if (count == 0) {
         throw fail("server refused the connection (security type count 0)");
     }
     std::uint8_t types[255];
-    co_await asio::async_read(socket, asio::buffer(types, count), use_awaitable);
-    if (std::find(types, types + count, std::uint8_t{1}) == types + count) {
-        throw fail("server does not offer security type None");
+    co_await connection.read_exactly(asio::buffer(types, count));
+    const std::uint8_t wanted = security_type(security);
+    if (std::find(types, types + count, wanted) == types + count) {
+        throw fail("server does not offer the security type asked for (--security)");
     }
-    const std::uint8_t none = 1;
-    co_await asio::async_write(socket, asio::buffer(&none, 1), use_awaitable);
+    co_await connection.write_all(asio::buffer(&wanted, 1));
+    if (security == Security::vnc) {
+        std::uint8_t challenge[16];
+        co_await connection.read_exactly(asio::buffer(challenge));
+        co_await connection.write_all(asio::buffer(challenge));  // the bench server accepts any response
+    } else if (uses_tls(security)) {
+        co_await vencrypt_handshake(connection, security, *tls_context);
+    }
     std::uint8_t result[4];
-    co_await asio::async_read(socket, asio::buffer(result), use_awaitable);
+    co_await connection.read_exactly(asio::buffer(result));
     if (get_u32(result) != 0) {
         throw fail("SecurityResult is not OK");
     }
     const std::uint8_t shared = 1;
-    co_await asio::async_write(socket, asio::buffer(&shared, 1), use_awaitable);
+    co_await connection.write_all(asio::buffer(&shared, 1));
     std::uint8_t init[server_init_fixed_size];
-    co_await asio::async_read(socket, asio::buffer(init), use_awaitable);
+    co_await connection.read_exactly(asio::buffer(init));
     const std::uint32_t name_length = get_u32(init + 20);
     if (name_length > 4096) {
         throw fail("ServerInit name too long");
     }
     std::vector<std::uint8_t> name(name_length);
-    co_await asio::async_read(socket, asio::buffer(name), use_awaitable);
+    co_await connection.read_exactly(asio::buffer(name));
     if (init[4] != 32) {
         throw fail("ServerInit is not 32 bits per pixel");
     }
@@ -176,27 +242,30 @@ awaitable<ServerInitInfo> rfb_handshake(tcp::socket& socket) {
 
 // Returns an empty string on success, else why it failed; never throws, so it
 // can race a timer with || (which waits for the loser if the winner throws).
-awaitable<std::string> connect_and_handshake(tcp::socket& socket, tcp::endpoint target, int rcvbuf,
-                                             ServerInitInfo& info) {
+awaitable<std::string> connect_and_handshake(Connection& connection, const ClientOptions& options,
+                                             ssl::context* tls_context, ServerInitInfo& info) {
     try {
-        if (rcvbuf > 0) {
+        tcp::socket& socket = connection.socket;
+        if (options.rcvbuf > 0) {
             // Before connect, so the advertised window scale matches.
-            socket.open(target.protocol());
-            socket.set_option(asio::socket_base::receive_buffer_size(rcvbuf));
+            socket.open(options.target.protocol());
+            socket.set_option(asio::socket_base::receive_buffer_size(options.rcvbuf));
         }
-        co_await socket.async_connect(target, use_awaitable);
+        co_await socket.async_connect(options.target, use_awaitable);
         socket.set_option(tcp::no_delay(true));
-        info = co_await rfb_handshake(socket);
+        info = co_await rfb_handshake(connection, options.security, tls_context);
         co_return std::string();
     } catch (const std::exception& e) {
         co_return std::string(e.what());
     }
 }
 
-awaitable<std::string> handshake_with_timeout(tcp::socket& socket, tcp::endpoint target, int rcvbuf,
-                                              ServerInitInfo& info, Clock::duration timeout) {
-    asio::steady_timer timer(socket.get_executor(), timeout);
-    auto outcome = co_await (connect_and_handshake(socket, target, rcvbuf, info) || timer.async_wait(use_awaitable));
+awaitable<std::string> handshake_with_timeout(Connection& connection, const ClientOptions& options,
+                                              ssl::context* tls_context, ServerInitInfo& info,
+                                              Clock::duration timeout) {
+    asio::steady_timer timer(connection.socket.get_executor(), timeout);
+    auto outcome = co_await (connect_and_handshake(connection, options, tls_context, info) ||
+                             timer.async_wait(use_awaitable));
     if (outcome.index() == 1) {
         co_return std::string("connect/handshake timed out");
     }
@@ -242,7 +311,12 @@ std::vector<std::uint8_t> update_request(const ServerInitInfo& info, const std::
 
 class LoadClient {
 public:
-    LoadClient(asio::io_context& io, ClientOptions options) : io_(io), options_(options), hold_timer_(io) {}
+    LoadClient(asio::io_context& io, ClientOptions options)
+        : io_(io),
+          options_(options),
+          tls_context_(client_tls_context(options_.security)),
+          hold_timer_(io),
+          start_signal_(io, SIGUSR1) {}
 
     void start() {
         started_ = Clock::now();
@@ -281,7 +355,8 @@ private:
         return ",\"sessions\":" + std::to_string(options_.sessions) + ",\"connected\":" +
                std::to_string(totals_.connected) + ",\"failed\":" + std::to_string(totals_.failed) +
                ",\"closed_early\":" + std::to_string(totals_.closed_early) + ",\"framing_errors\":" +
-               std::to_string(totals_.framing_errors) + ",\"first_error\":" + json_string(totals_.first_error);
+               std::to_string(totals_.framing_errors) + ",\"cpu_s\":" + fixed(cpu_seconds(), 3) +
+               ",\"first_error\":" + json_string(totals_.first_error);
     }
 
     void log_unexpected(std::exception_ptr error) {
@@ -302,13 +377,13 @@ private:
     awaitable<void> worker() {
         while (next_session_ < options_.sessions) {
             ++next_session_;
-            tcp::socket socket(io_);
+            auto connection = std::make_unique<Connection>(tcp::socket(io_));
             ServerInitInfo info;
-            std::string error = co_await handshake_with_timeout(
-                socket, options_.target, options_.rcvbuf, info, seconds_to_duration(options_.handshake_timeout));
+            std::string error = co_await handshake_with_timeout(*connection, options_, tls_context(), info,
+                                                                seconds_to_duration(options_.handshake_timeout));
             if (error.empty()) {
                 try {
-                    co_await start_session(std::move(socket), info);
+                    co_await start_session(std::move(connection), info);
                 } catch (const std::exception& e) {
                     error = std::string("sending the update request: ") + e.what();
                 }
@@ -325,20 +400,26 @@ private:
         }
     }
 
-    awaitable<void> start_session(tcp::socket socket, ServerInitInfo info) {
+    ssl::context* tls_context() { return tls_context_ ? &*tls_context_ : nullptr; }
+
+    awaitable<void> start_session(std::unique_ptr<Connection> connection, ServerInitInfo info) {
         auto on_end = [this](std::exception_ptr error) { log_unexpected(error); };
         switch (options_.mode) {
         case Mode::throughput:
-            co_await asio::async_write(socket, asio::buffer(update_request(info, options_.encoding)), use_awaitable);
-            asio::co_spawn(io_, read_stream(std::move(socket), info), on_end);
+            if (options_.defer) {
+                held_.push_back(HeldSession{std::move(connection), info});
+                break;
+            }
+            co_await connection->write_all(asio::buffer(update_request(info, options_.encoding)));
+            asio::co_spawn(io_, read_stream(std::move(connection), info), on_end);
             break;
         case Mode::idle:
-            asio::co_spawn(io_, watch_idle(std::move(socket)), on_end);
+            asio::co_spawn(io_, watch_idle(std::move(connection)), on_end);
             break;
         case Mode::stalled:
-            held_.push_back(HeldSession{std::move(socket), info});  // never read from
+            held_.push_back(HeldSession{std::move(connection), info});  // never read from
             break;
-        case Mode::probe:
+        default:
             break;
         }
     }
@@ -350,7 +431,48 @@ private:
             finish("some sessions failed to connect or complete the handshake");
             return;
         }
+        if (options_.mode == Mode::throughput && options_.defer) {
+            emit_line(std::string("{\"event\":\"ready\",\"mode\":\"throughput\",\"handshake_ms\":") +
+                      fixed(handshake_ms, 1) + totals_fields() + "}");
+            start_signal_.async_wait([this, handshake_ms](const boost::system::error_code& ec, int) {
+                if (ec || finished_) {
+                    return;
+                }
+                for (auto& held : held_) {
+                    asio::co_spawn(io_, request_and_read(std::move(held.connection), held.info),
+                                   [this](std::exception_ptr error) { log_unexpected(error); });
+                }
+                held_.clear();
+                start_measuring(handshake_ms);
+            });
+            return;
+        }
         if (options_.mode == Mode::throughput) {
+            start_measuring(handshake_ms);
+            return;
+        }
+        if (options_.mode == Mode::stalled) {
+            request_updates_on_held_sessions();
+        }
+        measured_ = true;
+        emit_line(std::string("{\"event\":\"ready\",\"mode\":\"") + mode_name(options_.mode) +
+                  "\",\"handshake_ms\":" + fixed(handshake_ms, 1) + totals_fields() + "}");
+        hold_timer_.expires_after(seconds_to_duration(options_.hold));
+        hold_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) {
+                finish("--hold expired");
+            }
+        });
+    }
+
+    awaitable<void> request_and_read(std::unique_ptr<Connection> connection, ServerInitInfo info) {
+        co_await connection->write_all(asio::buffer(update_request(info, options_.encoding)));
+        co_await read_stream(std::move(connection), info);
+    }
+
+    // Throughput: bytes read from now for --seconds, then the result line.
+    void start_measuring(double handshake_ms) {
+        {
             const auto t0 = Clock::now();
             const std::uint64_t b0 = totals_.bytes;
             hold_timer_.expires_after(seconds_to_duration(options_.seconds));
@@ -371,27 +493,15 @@ private:
                           ",\"handshake_ms\":" + fixed(handshake_ms, 1) + totals_fields() + "}");
                 io_.stop();
             });
-            return;
         }
-        if (options_.mode == Mode::stalled) {
-            request_updates_on_held_sessions();
-        }
-        measured_ = true;
-        emit_line(std::string("{\"event\":\"ready\",\"mode\":\"") + mode_name(options_.mode) +
-                  "\",\"handshake_ms\":" + fixed(handshake_ms, 1) + totals_fields() + "}");
-        hold_timer_.expires_after(seconds_to_duration(options_.hold));
-        hold_timer_.async_wait([this](const boost::system::error_code& ec) {
-            if (!ec) {
-                finish("--hold expired");
-            }
-        });
     }
 
-    // 18 bytes on an idle socket: a blocking write returns at once.
+    // 18 bytes on an idle socket: a blocking write returns at once. Plain
+    // sessions only (stalled mode with TLS is refused at start).
     void request_updates_on_held_sessions() {
         for (auto& held : held_) {
             boost::system::error_code ec;
-            asio::write(held.socket, asio::buffer(update_request(held.info, options_.encoding)), ec);
+            asio::write(held.connection->socket, asio::buffer(update_request(held.info, options_.encoding)), ec);
             if (ec) {
                 ++totals_.closed_early;
                 totals_.note_error("sending the update request: " + ec.message());
@@ -399,7 +509,7 @@ private:
         }
     }
 
-    awaitable<void> read_stream(tcp::socket socket, ServerInitInfo info) {
+    awaitable<void> read_stream(std::unique_ptr<Connection> connection, ServerInitInfo info) {
         std::vector<std::uint8_t> buffer(options_.read_buffer);
         UpdateStreamChecker checker(info.width, info.height);
         std::uint64_t counted_updates = 0;
@@ -408,7 +518,7 @@ private:
         // flow control then slows the server (and whatever is in between) to it.
         const auto started = Clock::now();
         std::uint64_t received = 0;
-        asio::steady_timer pace(socket.get_executor());
+        asio::steady_timer pace(connection->socket.get_executor());
         for (;;) {
             if (options_.rate > 0) {
                 const auto due = started + std::chrono::duration_cast<Clock::duration>(
@@ -418,7 +528,7 @@ private:
                     co_await pace.async_wait(asio::as_tuple(use_awaitable));
                 }
             }
-            auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
+            auto [ec, n] = co_await connection->read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
             received += n;
             if (ec) {
                 ++totals_.closed_early;
@@ -438,9 +548,10 @@ private:
         }
     }
 
-    awaitable<void> watch_idle(tcp::socket socket) {
+    awaitable<void> watch_idle(std::unique_ptr<Connection> connection) {
         std::uint8_t byte = 0;
-        auto [ec, n] = co_await socket.async_read_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
+        auto [ec, n] =
+            co_await connection->read_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
         ++totals_.closed_early;
         totals_.note_error(ec ? "idle session ended: " + ec.message() : "unexpected data on an idle session");
         (void)n;
@@ -448,12 +559,14 @@ private:
 
     asio::io_context& io_;
     ClientOptions options_;
+    std::optional<ssl::context> tls_context_;
     asio::steady_timer hold_timer_;
+    asio::signal_set start_signal_;
     Clock::time_point started_;
     unsigned next_session_ = 0;
     Totals totals_;
     struct HeldSession {
-        tcp::socket socket;
+        std::unique_ptr<Connection> connection;
         ServerInitInfo info;
     };
     std::list<HeldSession> held_;
@@ -464,15 +577,16 @@ private:
 // A free function rather than a lambda: a coroutine lambda's captures live in
 // the closure, which would be gone before the coroutine finishes.
 awaitable<void> probe(asio::io_context& io, const ClientOptions& options, int& exit_code) {
+    auto tls_context = client_tls_context(options.security);
     const auto start = Clock::now();
     const auto deadline = start + seconds_to_duration(options.wait);
     std::string last_error;
     auto backoff = std::chrono::milliseconds(10);
     for (unsigned attempt = 1;; ++attempt) {
-        tcp::socket socket(io);
+        Connection connection{tcp::socket(io)};
         ServerInitInfo info;
         const auto left = deadline - Clock::now();
-        last_error = co_await handshake_with_timeout(socket, options.target, options.rcvbuf, info,
+        last_error = co_await handshake_with_timeout(connection, options, tls_context ? &*tls_context : nullptr, info,
                                                      std::min<Clock::duration>(left, std::chrono::seconds(2)));
         const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
         if (last_error.empty()) {
@@ -493,6 +607,141 @@ awaitable<void> probe(asio::io_context& io, const ClientOptions& options, int& e
     }
 }
 
+// Nearest-rank percentile of sorted values (q in (0, 1]).
+double percentile(const std::vector<double>& sorted, double q) {
+    if (sorted.empty()) {
+        return 0;
+    }
+    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+    return sorted[std::min(sorted.size(), std::max<std::size_t>(rank, 1)) - 1];
+}
+
+// Handshake times and failures of the latency and rate modes.
+struct HandshakeSamples {
+    std::vector<double> ms;
+    double first_ms = -1;
+    unsigned failed = 0;
+    std::string first_error;
+
+    void fail(const std::string& why) {
+        ++failed;
+        if (first_error.empty()) {
+            first_error = why;
+        }
+    }
+
+    // ok, count, failed, percentiles (ms), cpu_s, first_error as JSON fields.
+    std::string fields() {
+        std::sort(ms.begin(), ms.end());
+        double sum = 0;
+        for (const double v : ms) {
+            sum += v;
+        }
+        return std::string(",\"ok\":") + (failed == 0 && !ms.empty() ? "true" : "false") +
+               ",\"count\":" + std::to_string(ms.size()) + ",\"failed\":" + std::to_string(failed) +
+               ",\"first_ms\":" + fixed(first_ms, 3) + ",\"p50_ms\":" + fixed(percentile(ms, 0.5), 3) +
+               ",\"p90_ms\":" + fixed(percentile(ms, 0.9), 3) + ",\"p99_ms\":" + fixed(percentile(ms, 0.99), 3) +
+               ",\"max_ms\":" + fixed(ms.empty() ? 0 : ms.back(), 3) +
+               ",\"mean_ms\":" + fixed(ms.empty() ? 0 : sum / static_cast<double>(ms.size()), 3) +
+               ",\"cpu_s\":" + fixed(cpu_seconds(), 3) + ",\"first_error\":" + json_string(first_error);
+    }
+};
+
+// One connect + handshake + close, timed from before connect to the last
+// byte of ServerInit. Returns the milliseconds, or a negative value on failure.
+awaitable<double> timed_handshake(asio::io_context& io, const ClientOptions& options, ssl::context* tls_context,
+                                  HandshakeSamples& samples) {
+    Connection connection{tcp::socket(io)};
+    ServerInitInfo info;
+    const auto t0 = Clock::now();
+    std::string error = co_await handshake_with_timeout(connection, options, tls_context, info,
+                                                        seconds_to_duration(options.handshake_timeout));
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    boost::system::error_code ignored;
+    connection.socket.close(ignored);
+    if (!error.empty()) {
+        samples.fail(error);
+        co_return -1.0;
+    }
+    co_return ms;
+}
+
+// latency: --count handshakes, strictly one after the other.
+awaitable<void> measure_latency(asio::io_context& io, const ClientOptions& options, int& exit_code) {
+    auto tls_context = client_tls_context(options.security);
+    HandshakeSamples samples;
+    samples.ms.reserve(options.count);
+    const auto started = Clock::now();
+    for (unsigned i = 0; i < options.count; ++i) {
+        const double ms = co_await timed_handshake(io, options, tls_context ? &*tls_context : nullptr, samples);
+        if (i == 0) {
+            samples.first_ms = ms;
+        }
+        if (ms >= 0) {
+            samples.ms.push_back(ms);
+        }
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    const bool ok = samples.failed == 0;
+    emit_line("{\"event\":\"result\",\"mode\":\"latency\",\"security\":\"" +
+              std::string(security_name(options.security)) + "\",\"seconds\":" + fixed(seconds, 3) + samples.fields() +
+              "}");
+    exit_code = ok ? 0 : 1;
+}
+
+// rate: one connector's loop; handshakes finishing after the deadline are not counted.
+awaitable<void> rate_connector(asio::io_context& io, const ClientOptions& options, ssl::context* tls_context,
+                               Clock::time_point deadline, HandshakeSamples& samples) {
+    while (Clock::now() < deadline) {
+        const double ms = co_await timed_handshake(io, options, tls_context, samples);
+        if (Clock::now() > deadline) {
+            break;
+        }
+        if (ms >= 0) {
+            samples.ms.push_back(ms);
+        } else {
+            asio::steady_timer pause(io, std::chrono::milliseconds(10));  // no busy loop on a refusing path
+            co_await pause.async_wait(asio::as_tuple(use_awaitable));
+        }
+    }
+}
+
+int run_rate(const ClientOptions& options) {
+    asio::io_context io(1);
+    auto tls_context = client_tls_context(options.security);
+    HandshakeSamples samples;
+    const auto started = Clock::now();
+    const auto deadline = started + seconds_to_duration(options.seconds);
+    for (unsigned i = 0; i < options.sessions; ++i) {
+        asio::co_spawn(io, rate_connector(io, options, tls_context ? &*tls_context : nullptr, deadline, samples),
+                       [&samples](std::exception_ptr error) {
+                           if (error) {
+                               samples.fail("connector ended by an exception");
+                           }
+                       });
+    }
+    io.run();
+    const double seconds = std::chrono::duration<double>(deadline - started).count();
+    const auto done = samples.ms.size();
+    emit_line("{\"event\":\"result\",\"mode\":\"rate\",\"security\":\"" +
+              std::string(security_name(options.security)) + "\",\"connectors\":" + std::to_string(options.sessions) +
+              ",\"seconds\":" + fixed(seconds, 3) +
+              ",\"handshakes_per_s\":" + fixed(static_cast<double>(done) / seconds, 1) + samples.fields() + "}");
+    return samples.failed == 0 && done > 0 ? 0 : 1;
+}
+
+int run_latency(const ClientOptions& options) {
+    asio::io_context io(1);
+    int exit_code = 1;
+    asio::co_spawn(io, measure_latency(io, options, exit_code), [](std::exception_ptr error) {
+        if (error) {
+            std::rethrow_exception(error);
+        }
+    });
+    io.run();
+    return exit_code;
+}
+
 int run_probe(const ClientOptions& options) {
     asio::io_context io(1);
     int exit_code = 1;
@@ -510,13 +759,17 @@ int run(int argc, char** argv) {
     ClientOptions options;
     std::string connect_text;
     std::string mode_text = "throughput";
+    std::string security_text = "none";
     po::options_description description("rfb-load-client options");
     description.add_options()
         ("help,h", "show this help")
         ("connect", po::value(&connect_text)->required(), "HOST:PORT of the server or proxy (numeric)")
-        ("mode", po::value(&mode_text)->default_value(mode_text), "throughput | idle | stalled | probe")
-        ("sessions", po::value(&options.sessions)->default_value(options.sessions), "number of sessions")
-        ("seconds", po::value(&options.seconds)->default_value(options.seconds), "throughput: measuring time")
+        ("mode", po::value(&mode_text)->default_value(mode_text), "throughput | idle | stalled | probe | latency | rate")
+        ("sessions", po::value(&options.sessions)->default_value(options.sessions), "number of sessions (rate: connectors)")
+        ("seconds", po::value(&options.seconds)->default_value(options.seconds), "throughput, rate: measuring time")
+        ("defer", po::bool_switch(&options.defer), "throughput: after the handshakes print \"ready\", stream only after SIGUSR1")
+        ("count", po::value(&options.count)->default_value(options.count), "latency: handshakes, one after the other")
+        ("security", po::value(&security_text)->default_value(security_text), "none | vnc | tls-none | x509-none (VeNCrypt with TLS)")
         ("concurrency", po::value(&options.concurrency)->default_value(options.concurrency), "handshakes in flight at once")
         ("handshake-timeout", po::value(&options.handshake_timeout)->default_value(options.handshake_timeout), "seconds per connect+handshake")
         ("hold", po::value(&options.hold)->default_value(options.hold), "idle/stalled: give up holding after this many seconds")
@@ -540,11 +793,19 @@ int run(int argc, char** argv) {
         options.mode = Mode::stalled;
     } else if (mode_text == "probe") {
         options.mode = Mode::probe;
+    } else if (mode_text == "latency") {
+        options.mode = Mode::latency;
+    } else if (mode_text == "rate") {
+        options.mode = Mode::rate;
     } else {
         throw std::invalid_argument("unknown --mode '" + mode_text + "'");
     }
-    if (options.sessions == 0 || options.seconds <= 0 || options.read_buffer == 0) {
-        throw std::invalid_argument("--sessions, --seconds and --read-buffer must be > 0");
+    if (options.sessions == 0 || options.seconds <= 0 || options.read_buffer == 0 || options.count == 0) {
+        throw std::invalid_argument("--sessions, --seconds, --count and --read-buffer must be > 0");
+    }
+    options.security = parse_security(security_text);
+    if (options.mode == Mode::stalled && uses_tls(options.security)) {
+        throw std::invalid_argument("--mode stalled speaks plain RFB only");
     }
     encoding_list(options.encoding);  // rejects an unknown name before connecting
     options.target = parse_endpoint(connect_text);
@@ -556,6 +817,12 @@ int run(int argc, char** argv) {
     }
     if (options.mode == Mode::probe) {
         return run_probe(options);
+    }
+    if (options.mode == Mode::latency) {
+        return run_latency(options);
+    }
+    if (options.mode == Mode::rate) {
+        return run_rate(options);
     }
 
     asio::io_context io(1);

@@ -32,6 +32,7 @@
 // one stats line per SIGUSR1 and at exit; compare.sh uses the stats line's
 // bytes_sent to see when every stalled session's kernel buffers are full.
 #include "bench_common.hpp"
+#include "bench_security.hpp"
 #include "update_encoders.hpp"
 #include "update_stream_checker.hpp"
 
@@ -75,6 +76,9 @@ struct ServerOptions {
     std::string name = "vhm-bench";
     StreamEncoding encoding = StreamEncoding::raw;
     int sndbuf = 0;  // SO_SNDBUF per session; 0 = kernel default (autotuning)
+    Security security = Security::none;
+    std::string cert;  // x509-none: PEM certificate and key
+    std::string key;
 };
 
 struct ServerStats {
@@ -141,6 +145,7 @@ public:
           options_(std::move(options)),
           stream_(build_checked_stream(options_)),
           server_init_(build_server_init(options_)),
+          tls_context_(server_tls_context(options_.security, options_.cert, options_.key)),
           acceptor_(io, options_.listen.protocol()) {
         acceptor_.set_option(asio::socket_base::reuse_address(true));
         acceptor_.bind(options_.listen);
@@ -186,22 +191,23 @@ private:
         if (options_.sndbuf > 0) {
             socket.set_option(asio::socket_base::send_buffer_size(options_.sndbuf), ignored);
         }
+        Connection connection(std::move(socket));
         try {
-            co_await handshake(socket);
-        } catch (const boost::system::system_error&) {
+            co_await handshake(connection);
+        } catch (const std::exception&) {
             ++stats_.handshake_failures;
             co_return;
         }
         try {
             if (options_.mode == StreamMode::on_request) {
-                co_await read_client_messages(socket, true);
+                co_await read_client_messages(connection, true);
             }
             if (options_.mode == StreamMode::idle) {
-                co_await read_client_messages(socket, false);
+                co_await read_client_messages(connection, false);
             } else {
                 // && cancels the writer as soon as the reader sees EOF (and the
                 // other way round), and both finish before the socket goes away.
-                co_await (read_client_messages(socket, false) && stream_updates(socket));
+                co_await (read_client_messages(connection, false) && stream_updates(connection));
             }
         } catch (const std::exception&) {
             // Peer closed or reset (one or both directions failed, which &&
@@ -209,37 +215,68 @@ private:
         }
     }
 
-    awaitable<void> handshake(tcp::socket& socket) {
+    awaitable<void> handshake(Connection& connection) {
         static constexpr char version[] = "RFB 003.008\n";
-        co_await asio::async_write(socket, asio::buffer(version, version_size), use_awaitable);
+        co_await connection.write_all(asio::buffer(version, version_size));
         char client_version[version_size];
-        co_await asio::async_read(socket, asio::buffer(client_version), use_awaitable);
+        co_await connection.read_exactly(asio::buffer(client_version));
         if (std::memcmp(client_version, "RFB 003.", 8) != 0) {
             throw boost::system::system_error(asio::error::invalid_argument, "client version");
         }
-        static constexpr std::uint8_t security_types[] = {1, 1};  // one type: None
-        co_await asio::async_write(socket, asio::buffer(security_types), use_awaitable);
+        const std::uint8_t security_types[] = {1, security_type(options_.security)};  // one type
+        co_await connection.write_all(asio::buffer(security_types));
         std::uint8_t chosen = 0;
-        co_await asio::async_read(socket, asio::buffer(&chosen, 1), use_awaitable);
-        if (chosen != 1) {
+        co_await connection.read_exactly(asio::buffer(&chosen, 1));
+        if (chosen != security_types[1]) {
             throw boost::system::system_error(asio::error::invalid_argument, "security type");
         }
+        if (options_.security == Security::vnc) {
+            // A fixed challenge; any response is accepted.
+            std::uint8_t challenge[16] = {'v', 'h', 'm', '-', 'b', 'e', 'n', 'c', 'h', 0, 1, 2, 3, 4, 5, 6};
+            co_await connection.write_all(asio::buffer(challenge));
+            co_await connection.read_exactly(asio::buffer(challenge));
+        } else if (uses_tls(options_.security)) {
+            co_await vencrypt_handshake(connection);
+        }
         static constexpr std::uint8_t security_ok[] = {0, 0, 0, 0};
-        co_await asio::async_write(socket, asio::buffer(security_ok), use_awaitable);
+        co_await connection.write_all(asio::buffer(security_ok));
         std::uint8_t shared_flag = 0;
-        co_await asio::async_read(socket, asio::buffer(&shared_flag, 1), use_awaitable);
-        co_await asio::async_write(socket, asio::buffer(server_init_), use_awaitable);
+        co_await connection.read_exactly(asio::buffer(&shared_flag, 1));
+        co_await connection.write_all(asio::buffer(server_init_));
+    }
+
+    // VeNCrypt 0.2 with one TLS subtype; TLS runs from the ack on, so the
+    // SecurityResult and everything after it are inside TLS.
+    awaitable<void> vencrypt_handshake(Connection& connection) {
+        static constexpr std::uint8_t server_version[] = {0, 2};
+        co_await connection.write_all(asio::buffer(server_version));
+        std::uint8_t client_version[2];
+        co_await connection.read_exactly(asio::buffer(client_version));
+        if (client_version[0] != 0 || client_version[1] != 2) {
+            throw boost::system::system_error(asio::error::invalid_argument, "VeNCrypt version");
+        }
+        std::uint8_t offer[6] = {0, 1};  // version ack 0, one subtype
+        put_u32(offer + 2, vencrypt_subtype(options_.security));
+        co_await connection.write_all(asio::buffer(offer));
+        std::uint8_t choice[4];
+        co_await connection.read_exactly(asio::buffer(choice));
+        if (get_u32(choice) != vencrypt_subtype(options_.security)) {
+            throw boost::system::system_error(asio::error::invalid_argument, "VeNCrypt subtype");
+        }
+        static constexpr std::uint8_t tls_ack[] = {1};
+        co_await connection.write_all(asio::buffer(tls_ack));
+        co_await connection.start_tls(*tls_context_, ssl::stream_base::server);
     }
 
     // Reads and discards client messages, using RFB's fixed lengths to stay in
     // sync. With until_update_request it returns at the first
     // FramebufferUpdateRequest; otherwise it runs until the peer goes away.
-    awaitable<void> read_client_messages(tcp::socket& socket, bool until_update_request) {
+    awaitable<void> read_client_messages(Connection& connection, bool until_update_request) {
         std::uint8_t scratch[4096];
         auto read_n = [&](std::size_t n) -> awaitable<void> {
             while (n > 0) {
                 const std::size_t chunk = std::min(n, sizeof scratch);
-                co_await asio::async_read(socket, asio::buffer(scratch, chunk), use_awaitable);
+                co_await connection.read_exactly(asio::buffer(scratch, chunk));
                 n -= chunk;
             }
         };
@@ -277,12 +314,12 @@ private:
     }
 
     // The intro once (Tight, ZRLE), then the loop forever.
-    awaitable<void> stream_updates(tcp::socket& socket) {
+    awaitable<void> stream_updates(Connection& connection) {
         ScopedCount streaming(stats_.streaming);
         const std::vector<std::uint8_t>* buffer = stream_.intro.empty() ? &stream_.loop : &stream_.intro;
         std::size_t offset = 0;
         for (;;) {
-            const std::size_t n = co_await socket.async_write_some(
+            const std::size_t n = co_await connection.write_some(
                 asio::buffer(buffer->data() + offset, buffer->size() - offset), use_awaitable);
             stats_.bytes_sent += n;
             offset += n;
@@ -297,6 +334,7 @@ private:
     ServerOptions options_;
     const EncodedStream stream_;
     const std::vector<std::uint8_t> server_init_;
+    std::optional<ssl::context> tls_context_;
     tcp::acceptor acceptor_;
     ServerStats stats_;
 };
@@ -322,6 +360,7 @@ int run(int argc, char** argv) {
     std::string listen_text = "127.0.0.1:0";
     std::string mode_text = "on-request";
     std::string encoding_text = "raw";
+    std::string security_text = "none";
     ServerOptions options;
     po::options_description description("rfb-stream-server options");
     description.add_options()
@@ -333,7 +372,10 @@ int run(int argc, char** argv) {
         ("height", po::value(&options.height)->default_value(options.height), "framebuffer height")
         ("strip-rows", po::value(&options.strip_rows)->default_value(options.strip_rows), "rows per FramebufferUpdate rectangle")
         ("name", po::value(&options.name)->default_value(options.name), "desktop name in ServerInit")
-        ("sndbuf", po::value(&options.sndbuf)->default_value(options.sndbuf), "SO_SNDBUF per session in bytes (0: kernel default)");
+        ("sndbuf", po::value(&options.sndbuf)->default_value(options.sndbuf), "SO_SNDBUF per session in bytes (0: kernel default)")
+        ("security", po::value(&security_text)->default_value(security_text), "none | vnc (any response accepted) | tls-none | x509-none (VeNCrypt with TLS)")
+        ("cert", po::value(&options.cert), "x509-none: PEM certificate chain")
+        ("key", po::value(&options.key), "x509-none: PEM private key");
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, description), vm);
     po::notify(vm);
@@ -354,6 +396,7 @@ int run(int argc, char** argv) {
         throw std::invalid_argument("width, height and strip-rows must be > 0, name <= 4096 bytes");
     }
     options.encoding = parse_stream_encoding(encoding_text);
+    options.security = parse_security(security_text);
     options.listen = parse_endpoint(listen_text);
     ::signal(SIGPIPE, SIG_IGN);
     const rlim_t fd_limit = raise_nofile_limit();
@@ -394,6 +437,7 @@ int run(int argc, char** argv) {
               mode_name(options.mode) + "\",\"width\":" + std::to_string(options.width) +
               ",\"height\":" + std::to_string(options.height) +
               ",\"encoding\":\"" + stream_encoding_name(options.encoding) + "\"" +
+              ",\"security\":\"" + security_name(options.security) + "\"" +
               ",\"update_cycle_bytes\":" + std::to_string(server.stream().loop.size()) +
               ",\"intro_bytes\":" + std::to_string(server.stream().intro.size()) +
               ",\"updates_per_cycle\":" + std::to_string(server.stream().updates_per_loop) +
