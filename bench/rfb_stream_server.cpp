@@ -1,10 +1,11 @@
 // rfb-stream-server: the VNC server side of the benchmark.
 //
-// Speaks just enough RFB 3.8 (security None) to look like a real server to a
-// proxy that parses the handshake, then sends FramebufferUpdates from one
-// prebuilt buffer as fast as the peer reads. Pixels are never computed per
-// write, so the server costs little CPU and the measurement is bounded by the
-// path under test, not by the load generator.
+// Speaks just enough RFB 3.8 to look like a real server to a proxy that
+// parses the handshake (security None, VncAuth accepting any response, or
+// VeNCrypt TLSNone / X509None: --security, bench_security.hpp), then sends
+// FramebufferUpdates from one prebuilt buffer as fast as the peer reads.
+// Pixels are never computed per write, so the server costs little CPU and
+// the measurement is bounded by the path under test, not by the load generator.
 //
 // Encodings (--encoding, update_encoders.hpp):
 //   raw (default): 1024x128 strips of xorshift noise, one rectangle each.

@@ -272,6 +272,7 @@ def rate(sec: Section) -> list[Row]:
     ratios: dict[str, list[float]] = {p: [] for p in s.paths}
     p99: dict[str, list[float]] = {p: [] for p in s.paths}
     cpu: dict[str, list[float]] = {p: [] for p in s.paths}
+    client_cpu: dict[str, list[float]] = {p: [] for p in s.paths}
     for rep in range(1, s.reps + 1):
         direct = None
         for path in s.paths:
@@ -289,6 +290,7 @@ def rate(sec: Section) -> list[Row]:
                 continue
             hps = result["handshakes_per_s"]
             per_s[path].append(hps)
+            client_cpu[path].append(result["cpu_s"] / max(result["count"], 1) * 1e6)
             p99[path].append(result["p99_ms"])
             note = ""
             if path == "direct":
@@ -312,7 +314,9 @@ def rate(sec: Section) -> list[Row]:
             Row("rate", "handshake p99 ms under that load", {p: median(v) for p, v in p99.items()}, "ms",
                 decimals=3),
             Row("rate", "proxy CPU us per handshake", {p: median(v) for p, v in cpu.items() if v}, "us",
-                ratio_to=None, decimals=0)]
+                ratio_to=None, decimals=0),
+            Row("rate", "load client CPU us per handshake", {p: median(v) for p, v in client_cpu.items() if v},
+                "us", ratio_to=None, decimals=0)]
 
 
 # --- 5. scale: N sessions, idle, then 10% streaming ----------------------------------------
@@ -333,10 +337,9 @@ def scale(sec: Section) -> list[Row]:
     with_idle: dict[str, list[float]] = {}
     without_idle: dict[str, list[float]] = {}
     ratios: dict[str, list[float]] = {}
-    client_cpu: dict[str, list[float]] = {}
     for path in s.paths:
         proc = None
-        with_idle[path], without_idle[path], ratios[path], client_cpu[path] = [], [], [], []
+        with_idle[path], without_idle[path], ratios[path] = [], [], []
         try:
             port = server_port
             if path != "direct":
@@ -364,9 +367,10 @@ def scale(sec: Section) -> list[Row]:
                     f" KiB/session (all processes)")
                 c0 = cpu_seconds(pid)
                 streamers.send_signal(signal.SIGUSR1)
+                time.sleep(s.seconds / 2)  # mid-stream: descriptors and memory while streaming
+                rss2, mem2, fds2 = rss_kib(pid), tcp_mem_pages(), open_fds(pid)
                 result = read_json_line(streamers, s.seconds + 60)
                 c1 = cpu_seconds(pid)
-                rss2, mem2 = rss_kib(pid), tcp_mem_pages()
                 if not result or not result.get("ok"):
                     raise Unmeasured(f"{m} streams among {idle_n} idle sessions failed: {result}")
                 per = result["mb_per_s"] / m
@@ -374,15 +378,20 @@ def scale(sec: Section) -> list[Row]:
                 tools.started.stop(streamers)
                 tools.started.stop(idle)
                 say(f"[scale] {LABEL[path]} rep {rep}: {m} streaming among {idle_n} idle: {result['mb_per_s']:.1f}"
-                    f" MB/s, {per:.2f} MB/s per session; {who} CPU {c1 - c0:.2f} s, RSS {rss2} KiB; host TCP"
+                    f" MB/s, {per:.2f} MB/s per session; {who} CPU {c1 - c0:.2f} s, RSS {rss2} KiB, {fds2} fds; host TCP"
                     f" memory {mem0} -> {mem2} pages (limit {tcp_mem_limit_pages()}); client CPU"
                     f" {result['cpu_s']:.2f} s")
                 time.sleep(0.5)
-                alone = tools.run_client(port, "throughput", s.seconds + 120, "--sessions", str(m), *stream_args)
+                # The same streams with no idle session beside them, started the same way.
+                streamers = tools.start_client(port, "throughput", m, "--defer", *stream_args, ready_timeout=300)
+                streamers.send_signal(signal.SIGUSR1)
+                alone = read_json_line(streamers, s.seconds + 60)
+                tools.started.stop(streamers)
+                if not alone or not alone.get("ok"):
+                    raise Unmeasured(f"{m} streams alone failed: {alone}")
                 per_alone = alone["mb_per_s"] / m
                 without_idle[path].append(per_alone)
                 ratios[path].append(per / per_alone)
-                client_cpu[path].append(alone["cpu_s"])
                 say(f"[scale] {LABEL[path]} rep {rep}: {m} streaming alone: {alone['mb_per_s']:.1f} MB/s,"
                     f" {per_alone:.2f} MB/s per session; with idle / alone = {per / per_alone:.3f}")
         except Unmeasured as e:
