@@ -307,7 +307,10 @@ void RecorderService::prune_all(const std::set<std::filesystem::path>& only_dirs
   }
   std::set<std::filesystem::path> in_use;
   for (const auto& recording : open_) in_use.insert(recording->options_.path);
-  for (const auto& [dir, policy] : dirs) {
+  for (const auto& entry : dirs) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda.
+    const std::filesystem::path& dir = entry.first;
+    const record::RetentionPolicy& policy = entry.second;
     if (!policy.max_age && !policy.max_total_size) continue;
     if (!only_dirs.empty() && !std::any_of(only_dirs.begin(), only_dirs.end(), [&](const auto& d) {
           const auto rel = d.lexically_relative(dir);
