@@ -8,6 +8,7 @@
 // Files in `dir`: segment-<first sequence>.log (append-only, records of
 // broker/spool/spool_format.hpp) and `commit` (the acknowledged sequence).
 // append() writes a batch with one write and one fdatasync (group commit);
+// read() returns written records (a reader need not wait for the fsync);
 // commit() one pwrite + fdatasync, then deletes segments wholly acknowledged.
 // Beyond max_bytes the oldest segments are deleted: their unacknowledged
 // events are counted as dropped and logged.
@@ -48,7 +49,10 @@ class EventSpool {
   // every segment, drops a torn or corrupt tail (logged), deletes segments
   // already acknowledged. False with `error` set when the directory cannot be used.
   bool open(const std::filesystem::path& dir, std::size_t max_bytes, std::string& error);
+  EventSpool();
   ~EventSpool();
+  EventSpool(const EventSpool&) = delete;
+  EventSpool& operator=(const EventSpool&) = delete;
 
   // Durable when it returns (fdatasync). False (logged) on a disk error: the
   // events are lost, counted as dropped.
@@ -92,9 +96,9 @@ class EventSpool {
   std::size_t pending_bytes_ = 0;
   std::size_t disk_bytes_ = 0;
   std::uint64_t next_seq_ = 1;
-  std::uint64_t durable_seq_ = 0;   // appended and fsynced
   std::uint64_t committed_seq_ = 0;
   std::uint64_t dropped_ = 0;
+  std::chrono::steady_clock::time_point drop_logged_{};
   // read()'s place, so a reader following the appender does not rescan a segment.
   struct Cursor {
     std::uint64_t seq = 0;          // the last record read
