@@ -1,8 +1,10 @@
 #pragma once
 // {user} fallback for local targets: a per-user VNC server (TigerVNC's
 // vncserver, x11vnc) runs as its user, so the owner of the socket listening on
-// the target port names the desktop's user. Read from /proc/net/tcp{,6}, whose
-// "uid" column is the socket owner's uid; no scan of /proc/*/fd needed.
+// the target port names the desktop's user. Asked of the kernel through
+// netlink's sock_diag (listening sockets only, with their owner's uid), else
+// read from /proc/net/tcp{,6}, whose "uid" column is the same; no scan of
+// /proc/*/fd needed.
 #include <boost/asio/ip/address.hpp>
 #include <cstdint>
 #include <optional>
