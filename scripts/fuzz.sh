@@ -42,7 +42,7 @@ fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
   mkdir -p "$build"
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DVHM_FUZZ=ON -DVHM_BUILD_TESTS=OFF \
-    -DVHM_BUILD_BENCH=OFF >"$build/configure.log" 2>&1 || { cat "$build/configure.log" >&2; exit 1; }
+    -DVHM_BUILD_BENCH=OFF -DVHM_UNITY_BATCH="${UNITY_BATCH:-12}" >"$build/configure.log" 2>&1 || { cat "$build/configure.log" >&2; exit 1; }
 fi
 cmake --build "$build" --target vhm_fuzzers -j "$(nproc)"
 
