@@ -97,6 +97,10 @@ struct StreamWorker::Impl {
         control_backoff(executor),
         delay_slots(worker_delay_slots + 1, 0) {
     in_flight_limit = std::max<std::size_t>(1, options.in_flight_limit);
+    // A blocked read must come back before the client's command_timeout
+    // calls the connection dead; BLOCK 0 would mean "for ever".
+    options.block = std::clamp(options.block, std::chrono::milliseconds(1),
+                               std::max(std::chrono::milliseconds(1), config.redis.command_timeout / 2));
     claim_interval = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(config.claim_idle / 2),
                                 worker_min_claim_interval, worker_max_claim_interval);
     if (options.registry) {

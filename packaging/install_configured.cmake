@@ -16,11 +16,13 @@ string(MD5 staging_tag "$ENV{DESTDIR}|${CMAKE_INSTALL_PREFIX}")
 set(staged "${VHM_PACKAGING_BINARY_DIR}/configured-${staging_tag}")
 configure_file("${VHM_PACKAGING_SOURCE_DIR}/systemd/vnc-hooks-manager.service.in"
                "${staged}/vnc-hooks-manager.service" @ONLY)
+configure_file("${VHM_PACKAGING_SOURCE_DIR}/systemd/vnc-hooks-manager-worker.service.in"
+               "${staged}/vnc-hooks-manager-worker.service" @ONLY)
 configure_file("${VHM_PACKAGING_SOURCE_DIR}/etc/config.yaml.in" "${staged}/config.yaml" @ONLY)
 file(COPY_FILE "${VHM_PACKAGING_SOURCE_DIR}/etc/fail2ban-jail.local" "${staged}/vnc-hooks-manager.local")
 
 file(INSTALL DESTINATION "${CMAKE_INSTALL_PREFIX}/lib/systemd/system" TYPE FILE
-     FILES "${staged}/vnc-hooks-manager.service")
+     FILES "${staged}/vnc-hooks-manager.service" "${staged}/vnc-hooks-manager-worker.service")
 # World-readable: a SIGHUP reload re-reads it as the service user.
 file(INSTALL DESTINATION "${VHM_SYSCONFDIR}/vnc-hooks-manager" TYPE FILE
      FILES "${staged}/config.yaml")
