@@ -10,7 +10,7 @@ namespace vhm::proxy {
 
 using conf::Field;
 
-Blocking::Blocking(const conf::BlockingConfig& config, hooks::EventSink& events)
+Blocking::Blocking(const conf::BlockingConfig& config, hooks::EventSink& events, boost::asio::any_io_executor executor)
     : config_(config), events_(events), table_(config) {
   if (config_.state_file.empty()) {
     spdlog::warn("blocking: no state_file configured; bans are kept in memory only and end with the process");
@@ -23,9 +23,15 @@ Blocking::Blocking(const conf::BlockingConfig& config, hooks::EventSink& events)
     spdlog::info("blocking: {} ban(s) restored from {}", restored, config_.state_file.string());
     saver_ = std::thread([this] { save_loop(); });
   }
+  if (config_.shared) {
+    shared_ = std::make_unique<broker::SharedBans>(std::move(executor), *config_.shared, config_, table_,
+                                                   [this] { request_save(); });
+    shared_->start();
+  }
 }
 
 Blocking::~Blocking() {
+  shared_.reset();  // first: it writes into table_ and calls request_save()
   if (!saver_.joinable()) return;
   {
     std::lock_guard lock(save_mutex_);
@@ -41,22 +47,31 @@ std::optional<policy::Ban> Blocking::active_ban(const policy::Address& client) {
 }
 
 void Blocking::record_failure(const policy::Address& client, const hooks::Event& session_fields) {
+  if (shared_) {
+    // The ban, if this failure starts one, is known only once Redis answered.
+    shared_->record_failure(client, [this, fields = session_fields](const policy::Ban& ban) { announce_ban(fields, ban); });
+    return;
+  }
   const auto ban = table_.record_failure(client, policy::Clock::now());
-  if (!ban) return;
-  spdlog::warn("{}", policy::ban_log_line(session_fields[Field::client_ip], *ban));
+  if (ban) announce_ban(session_fields, *ban);
+}
+
+void Blocking::announce_ban(const hooks::Event& session_fields, const policy::Ban& ban) {
+  spdlog::warn("{}", policy::ban_log_line(session_fields[Field::client_ip], ban));
   hooks::Event event = session_fields;
   event.kind = conf::EventKind::ban;
   event[Field::event] = "ban";
   event[Field::timestamp] = util::iso8601_utc_now();
   event[Field::reason] = "too many authentication failures";
-  event[Field::failures] = std::to_string(ban->failures);
-  event[Field::ban_until] = util::iso8601_utc(ban->until);
+  event[Field::failures] = std::to_string(ban.failures);
+  event[Field::ban_until] = util::iso8601_utc(ban.until);
   events_.publish(std::move(event));
   request_save();
 }
 
 bool Blocking::unban(const std::string& address_or_key) {
-  const bool lifted = table_.unban(address_or_key, policy::Clock::now());
+  // Shared: lifted here at once, and on every proxy through Redis.
+  const bool lifted = shared_ ? shared_->unban(address_or_key) : table_.unban(address_or_key, policy::Clock::now());
   if (lifted) {
     spdlog::info("blocking: {} unbanned by an operator", address_or_key);
     request_save();
@@ -66,7 +81,21 @@ bool Blocking::unban(const std::string& address_or_key) {
 
 std::vector<policy::Ban> Blocking::bans() { return table_.list(policy::Clock::now()); }
 
-void Blocking::configure(const conf::BlockingConfig& config) { table_.configure(config); }
+void Blocking::configure(const conf::BlockingConfig& config) {
+  table_.configure(config);
+  if (shared_) shared_->configure(config);
+  if (config.shared.has_value() != config_.shared.has_value())
+    spdlog::warn("reload: blocking.shared {}; takes effect at the next restart", config.shared ? "added" : "removed");
+}
+
+std::optional<bool> Blocking::shared_up() const {
+  if (!shared_) return std::nullopt;
+  return shared_->up();
+}
+
+void Blocking::stop() {
+  if (shared_) shared_->stop();
+}
 
 void Blocking::request_save() {
   if (!saver_.joinable()) return;

@@ -3,6 +3,8 @@
 // `ban` events. Sessions report failures here; listeners ask here before
 // dialing. The state file is written by a background thread (fsync can take
 // milliseconds, the relay must not wait for it) and once more on shutdown.
+// With `shared:` (docs/shared-bans.md) failures are counted and bans made in
+// Redis through broker::SharedBans; the table stays the mirror listeners ask.
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -11,6 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
+
+#include "broker/shared_bans.hpp"
 #include "conf/config.hpp"
 #include "hooks/event.hpp"
 #include "hooks/event_sink.hpp"
@@ -20,7 +25,8 @@ namespace vhm::proxy {
 
 class Blocking {
  public:
-  Blocking(const conf::BlockingConfig& config, hooks::EventSink& events);
+  // `executor`: the proxy's io_context, where the shared bans' Redis side runs.
+  Blocking(const conf::BlockingConfig& config, hooks::EventSink& events, boost::asio::any_io_executor executor);
   ~Blocking();  // flushes the state file
   Blocking(const Blocking&) = delete;
   Blocking& operator=(const Blocking&) = delete;
@@ -35,8 +41,14 @@ class Blocking {
   // New settings from a config reload; counted failures and bans are kept.
   // The state file stays the one opened at start (a new path needs a restart).
   void configure(const conf::BlockingConfig& config);
+  // Shared bans: nullopt without `shared:`, else whether Redis is in use now.
+  std::optional<bool> shared_up() const;
+  // Shutdown: closes the Redis connections so io_context::run() can return.
+  void stop();
 
  private:
+  // Logs a ban that started here, publishes its `ban` event, saves.
+  void announce_ban(const hooks::Event& session_fields, const policy::Ban& ban);
   void request_save();
   void save_loop();
 
@@ -49,6 +61,7 @@ class Blocking {
   bool save_pending_ = false;
   bool stopping_ = false;
   std::thread saver_;
+  std::unique_ptr<broker::SharedBans> shared_;  // with `shared:`; uses table_
 };
 
 }  // namespace vhm::proxy

@@ -139,7 +139,7 @@ void Server::apply_blocking(const conf::Config& next) {
                      blocking_state_file_.string(), next.blocking->state_file.string(),
                      blocking_state_file_.string());
     } else {
-      blocking_ = std::make_unique<Blocking>(*next.blocking, events_);
+      blocking_ = std::make_unique<Blocking>(*next.blocking, events_, io_.get_executor());
       blocking_state_file_ = next.blocking->state_file;
     }
     if (!blocking_enabled_) spdlog::info("reload: blocking enabled");

@@ -49,7 +49,7 @@ void Server::enable_reload(ConfigLoader loader, hooks::HookDispatcher* dispatche
 bool Server::start(std::string& error) {
   apply_recording(*config_);
   if (config_->blocking) {
-    blocking_ = std::make_unique<Blocking>(*config_->blocking, events_);
+    blocking_ = std::make_unique<Blocking>(*config_->blocking, events_, io_.get_executor());
     blocking_enabled_ = true;
     blocking_state_file_ = config_->blocking->state_file;
   }
@@ -204,6 +204,7 @@ void Server::finish_shutdown() {
   status_timer_.cancel();
   if (control_server_) control_server_->close();
   if (admin_server_) admin_server_->close();
+  if (blocking_) blocking_->stop();  // shared bans' Redis connections
   signals_.cancel();  // nothing left to wait for: let io_context::run() return
 }
 

@@ -42,6 +42,10 @@ void Server::collect_metrics(metrics::SampleWriter& out) {
   if (blocking_enabled_ && blocking_) {
     out.gauge("vnc_hooks_manager_bans_active", "Client addresses banned now (blocking:).", {},
               static_cast<double>(blocking_->bans().size()));
+    if (const auto shared = blocking_->shared_up())
+      out.gauge("vnc_hooks_manager_shared_bans_up",
+                "1 while shared bans (blocking.shared) go through Redis; 0 while this proxy counts and bans alone.", {},
+                *shared ? 1.0 : 0.0);
   }
 }
 
