@@ -8,6 +8,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <optional>
 
 #include "proxy/relay/pipe.hpp"
 #include "proxy/session.hpp"
@@ -19,23 +20,53 @@ namespace {
 constexpr int relay_pipe_size = 256 * 1024;
 constexpr std::size_t splice_chunk = 1 << 20;  // the pipe takes what fits (64 KiB by default)
 constexpr unsigned splice_flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+// Empty pipes kept open for the next burst of any session (the io thread's).
+constexpr std::size_t spare_pipes = 64;
 
 boost::system::error_code last_error() { return {errno, boost::system::system_category()}; }
+
+relay::PipePool& relay_pipes() {
+  thread_local relay::PipePool pool(relay_pipe_size, spare_pipes);
+  return pool;
+}
+
+// The direction's pipe while bytes move; back to the pool when it is empty
+// and the direction waits, so an idle session holds no pipe.
+class PipeLease {
+ public:
+  bool take() {
+    if (!pipe_) pipe_.emplace(relay_pipes().acquire());
+    return pipe_->ok();
+  }
+  void give_back_empty() {
+    if (pipe_) relay_pipes().give_back(std::move(*pipe_));
+    pipe_.reset();
+  }
+  relay::Pipe& operator*() { return *pipe_; }
+  relay::Pipe* operator->() { return &*pipe_; }
+
+ private:
+  std::optional<relay::Pipe> pipe_;
+};
 
 }  // namespace
 
 awaitable<Session::SpliceEnd> Session::splice_relay(tcp::socket& from, tcp::socket& to, rfb::Direction direction) {
   const bool from_client = direction == rfb::Direction::client_to_server;
-  relay::Pipe pipe(relay_pipe_size);
-  if (!pipe.ok()) co_return SpliceEnd::no_pipe;
+  PipeLease pipe;
+  if (!pipe.take()) co_return SpliceEnd::no_pipe;
   std::uint64_t& counter = from_client ? bytes_in_ : bytes_out_;
   std::size_t in_pipe = 0;
   std::size_t teed = 0;  // bytes at the front of the pipe the recorder has (or does not want)
   while (!closing_) {
     if (in_pipe == 0) {
       // Between chunks: a tap may want this direction copied again.
-      if (!splice_allowed(direction)) co_return SpliceEnd::copy_again;
-      const ssize_t n = ::splice(from.native_handle(), nullptr, pipe.write_end(), nullptr, splice_chunk, splice_flags);
+      if (!splice_allowed(direction)) {
+        pipe.give_back_empty();
+        co_return SpliceEnd::copy_again;
+      }
+      if (!pipe.take()) co_return SpliceEnd::no_pipe;  // nothing is in flight: the copying relay goes on
+      const ssize_t n = ::splice(from.native_handle(), nullptr, pipe->write_end(), nullptr, splice_chunk, splice_flags);
       if (n == 0) {  // EOF: pass it on, keep the other direction going
         note_end(from_client ? DisconnectReason::client_closed : DisconnectReason::server_closed, {});
         boost::system::error_code ignored;
@@ -44,6 +75,7 @@ awaitable<Session::SpliceEnd> Session::splice_relay(tcp::socket& from, tcp::sock
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) {
+        pipe.give_back_empty();  // idle: hold no pipe while waiting
         auto [error] = co_await from.async_wait(tcp::socket::wait_read, use_tuple);
         if (error) {
           note_socket_end(from_client, error);
@@ -61,9 +93,9 @@ awaitable<Session::SpliceEnd> Session::splice_relay(tcp::socket& from, tcp::sock
     }
     // tee(2) copies from the front of the pipe, so it runs only when
     // everything teed before has been spliced out.
-    if (teed == 0) teed = teeing_tap(direction) ? co_await tee_to_taps(pipe.read_end(), in_pipe, direction) : in_pipe;
+    if (teed == 0) teed = teeing_tap(direction) ? co_await tee_to_taps(pipe->read_end(), in_pipe, direction) : in_pipe;
     if (closing_) break;
-    const ssize_t m = ::splice(pipe.read_end(), nullptr, to.native_handle(), nullptr, teed, splice_flags);
+    const ssize_t m = ::splice(pipe->read_end(), nullptr, to.native_handle(), nullptr, teed, splice_flags);
     if (m > 0) {
       in_pipe -= static_cast<std::size_t>(m);
       teed -= static_cast<std::size_t>(m);
