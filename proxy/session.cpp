@@ -37,6 +37,21 @@ void set_relay_options(tcp::socket& socket) {
   socket.non_blocking(true, ignored);
 }
 
+// The two pumps and the handshake watchdog in one parallel group, as `a && b
+// && c` would run them (all to the end; an exception cancels the others and
+// is rethrown), but without the second group, its spawned threads and the
+// operators' own coroutine frames that nesting costs every session (~1 KiB).
+awaitable<void> run_relay_group(asio::any_io_executor executor, awaitable<void> up, awaitable<void> down,
+                                awaitable<void> watchdog) {
+  auto [order, up_error, down_error, watchdog_error] =
+      co_await asio::experimental::make_parallel_group(co_spawn(executor, std::move(up), asio::deferred),
+                                                       co_spawn(executor, std::move(down), asio::deferred),
+                                                       co_spawn(executor, std::move(watchdog), asio::deferred))
+          .async_wait(asio::experimental::wait_for_one_error(), asio::deferred);
+  for (const auto& error : {up_error, down_error, watchdog_error})
+    if (error) std::rethrow_exception(error);
+}
+
 }  // namespace
 
 frontend::Accepted Session::plain_viewer(tcp::socket socket) {
@@ -152,16 +167,17 @@ awaitable<void> Session::relay_legs() {
   const auto down = rfb::Direction::server_to_client;
   tcp::socket* viewer_socket = viewer_->plain_socket();
   tcp::socket* server_socket = server_stream_->plain_socket();
+  const auto executor = server_.get_executor();
   if (viewer_socket && server_socket) {
     TcpLeg viewer(*viewer_socket, services_.buffers), server(*server_socket, services_.buffers);
-    co_await (pump(viewer, server, up) && pump(server, viewer, down) && handshake_watchdog());
+    co_await run_relay_group(executor, pump(viewer, server, up), pump(server, viewer, down), handshake_watchdog());
   } else if (server_socket) {
     StreamLeg<Transport> viewer(*viewer_, viewer_buffer);
     TcpLeg server(*server_socket, services_.buffers);
-    co_await (pump(viewer, server, up) && pump(server, viewer, down) && handshake_watchdog());
+    co_await run_relay_group(executor, pump(viewer, server, up), pump(server, viewer, down), handshake_watchdog());
   } else {
     StreamLeg<Transport> viewer(*viewer_, viewer_buffer), server(*server_stream_, stream_buffer);
-    co_await (pump(viewer, server, up) && pump(server, viewer, down) && handshake_watchdog());
+    co_await run_relay_group(executor, pump(viewer, server, up), pump(server, viewer, down), handshake_watchdog());
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The two kinds of leg the pump (pump.cpp) moves bytes between, behind one
-// shape: wait_readable(), read(), write(), chunk_done(), end().
+// shape: read() (TcpLeg: read_now() after the pump's readiness wait),
+// write(), chunk_done(), end().
 //
 // TcpLeg is a plain TCP socket: it waits for readiness and then reads without
 // blocking into a pooled buffer, so an idle direction holds no buffer
@@ -41,11 +42,8 @@ class TcpLeg {
   TcpLeg(tcp::socket& socket, BufferPool& pool) : socket_(socket), pool_(pool) {}
 
   tcp::socket& socket() { return socket_; }
-  awaitable<boost::system::error_code> wait_readable() {
-    if (lease_) co_return boost::system::error_code{};  // the last read filled the buffer: more may be there
-    auto [error] = co_await socket_.async_wait(tcp::socket::wait_read, use_tuple);
-    co_return error;
-  }
+  // The last read filled the buffer: more may be there, read before waiting.
+  bool holding_bytes() const { return lease_.has_value(); }
   // Without waiting (the socket is non-blocking): the pump calls this
   // directly, a stream leg's read() is awaited.
   ReadResult read_now() {
@@ -98,7 +96,6 @@ class StreamLeg {
   StreamLeg(Stream& stream, std::size_t initial_buffer) : stream_(stream), buffer_(initial_buffer) {}
 
   Stream& stream() { return stream_; }
-  awaitable<boost::system::error_code> wait_readable() { co_return boost::system::error_code{}; }
   awaitable<ReadResult> read() {
     auto [error, n] = co_await stream_.async_read_some(asio::buffer(buffer_), use_tuple);
     if (error) co_return ReadResult{error, {}};

@@ -26,7 +26,13 @@ awaitable<void> Session::pump(From& from, To& to, rfb::Direction direction) {
   const bool inner = tls_running_;  // the relay inside VeNCrypt's TLS
   std::uint64_t& counter = from_client ? bytes_in_ : bytes_out_;
   while (!closing_ && !tls_ending_) {
-    if (auto wait_error = co_await from.wait_readable()) {
+    // A plain leg waits for readiness here, without a coroutine frame of its
+    // own (an idle session waits in this spot); a stream leg's read waits itself.
+    boost::system::error_code wait_error;
+    if constexpr (From::plain) {
+      if (!from.holding_bytes()) std::tie(wait_error) = co_await from.socket().async_wait(tcp::socket::wait_read, use_tuple);
+    }
+    if (wait_error) {
       if constexpr (plain_relay)
         note_socket_end(from_client, wait_error);
       else
