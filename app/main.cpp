@@ -21,6 +21,8 @@
 #include "app/stdout_event_sink.hpp"
 #include "app/websockify_command.hpp"
 #include "app/worker_command.hpp"
+#include "broker/stream_publisher.hpp"
+#include "broker/tee_event_sink.hpp"
 #include "app/version.hpp"
 #include "conf/config_loader.hpp"
 #include "conf/load_frontend.hpp"
@@ -29,6 +31,7 @@
 #include "hooks/metrics/event_metrics.hpp"
 #include "hooks/metrics/hook_metrics.hpp"
 #include "metrics/process_metrics.hpp"
+#include "proxy/connection_fields.hpp"
 #include "proxy/server.hpp"
 #include "service/held_event_sink.hpp"
 #include "service/privileges.hpp"
@@ -139,7 +142,16 @@ int main(int argc, char** argv) {
   vhm::metrics::ScopedCollector dispatcher_metrics;  // after the dispatcher: removed first
   vhm::service::HeldEventSink held;
   vhm::app::StdoutEventSink stdout_sink;
-  vhm::hooks::EventSink& events = quick_mode ? static_cast<vhm::hooks::EventSink&>(stdout_sink) : held;
+  vhm::hooks::EventSink& local_events = quick_mode ? static_cast<vhm::hooks::EventSink&>(stdout_sink) : held;
+  // broker: (docs/fleet.md): every event also goes to the Redis stream; the
+  // publisher's threads start after the privilege drop, like the dispatcher's.
+  std::optional<vhm::broker::StreamPublisher> publisher;
+  if (config->broker) {
+    publisher.emplace(*config->broker);
+    vhm::proxy::set_proxy_host(config->broker->host_name);
+  }
+  vhm::metrics::ScopedCollector publisher_metrics;  // after the publisher: removed first
+  vhm::broker::TeeEventSink events(local_events, publisher ? &*publisher : nullptr);
   // GET /metrics (docs/metrics.md): every event is counted on its way to the sink.
   auto& metrics = vhm::metrics::global_registry();
   vhm::metrics::add_process_collector(metrics);
@@ -169,6 +181,13 @@ int main(int argc, char** argv) {
   dispatcher_metrics = vhm::metrics::ScopedCollector(
       metrics, vhm::hooks::dispatcher_stats_collector([&dispatcher] { return dispatcher->stats(); }));
   held.attach(*dispatcher);
+  if (publisher) {
+    if (!publisher->start(error)) {
+      spdlog::critical("{}", error);
+      return exit_config;
+    }
+    publisher_metrics = vhm::metrics::ScopedCollector(metrics, vhm::broker::stream_publisher_collector(*publisher));
+  }
   std::optional<vhm::app::WebsockifyExitTimer> websockify_exit;  // --idle-timeout, --timeout
   if (websockify) {
     websockify_exit.emplace(io, server, *websockify);
@@ -176,7 +195,13 @@ int main(int argc, char** argv) {
   } else if (!quick_mode) {
     // SIGHUP: the same file again; the server keeps the old config if this fails.
     server.enable_reload(
-        [path = options->config_file, load_options] { return vhm::conf::load_config_file(path, load_options); },
+        [path = options->config_file, load_options, broker = config->broker] {
+          auto loaded = vhm::conf::load_config_file(path, load_options);
+          if (loaded.ok())
+            if (auto note = vhm::broker::broker_reload_note(broker, loaded.config->broker); !note.empty())
+              spdlog::warn("{}", note);
+          return loaded;
+        },
         &*dispatcher);
   }
   spdlog::info("vnc-hooks-manager {} running ({}; {} hook(s))", vhm::version,
@@ -184,6 +209,8 @@ int main(int argc, char** argv) {
   io.run();
   spdlog::info("all sessions closed; waiting for running hooks");
   dispatcher->shutdown();
+  // Redis gets a few seconds for what is spooled; the rest waits for the next start.
+  if (publisher) publisher->shutdown(std::chrono::seconds(5));
   spdlog::info("stopped");
   spdlog::default_logger()->flush();
   return exit_ok;

@@ -242,7 +242,8 @@ bool EventSpool::drop_oldest_for(std::size_t incoming) {
   return disk_bytes_ + incoming <= max_bytes_;
 }
 
-bool EventSpool::append(const std::vector<std::string>& payloads, std::int64_t time_ms) {
+bool EventSpool::append(const std::vector<std::string>& payloads, std::int64_t time_ms,
+                        const std::function<void()>& written) {
   bool ok = true;
   std::size_t index = 0;
   while (index < payloads.size()) {
@@ -309,6 +310,7 @@ bool EventSpool::append(const std::vector<std::string>& payloads, std::int64_t t
       next_seq_ = added.back().seq + 1;
       fd = active->fd;
     }
+    if (written) written();
     // Outside the lock: the reader never waits for the disk. Only this thread
     // rolls or drops the active segment, so `fd` stays open.
     if (::fdatasync(fd) != 0)

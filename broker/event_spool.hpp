@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -55,8 +56,10 @@ class EventSpool {
   EventSpool& operator=(const EventSpool&) = delete;
 
   // Durable when it returns (fdatasync). False (logged) on a disk error: the
-  // events are lost, counted as dropped.
-  bool append(const std::vector<std::string>& payloads, std::int64_t time_ms);
+  // events are lost, counted as dropped. `written` (if set) runs once the
+  // records can be read, before the fsync: a reader may send them meanwhile.
+  bool append(const std::vector<std::string>& payloads, std::int64_t time_ms,
+              const std::function<void()>& written = {});
   // Up to `max_events` / about `max_bytes` of the unacknowledged records with a
   // sequence above `after_seq`, in order (from the oldest kept if `after_seq`
   // was dropped).

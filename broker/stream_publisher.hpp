@@ -9,8 +9,8 @@
 // Threads: publish() only moves the event into a queue (the proxy's
 // io_context never waits for a disk or Redis). A spool thread turns queued
 // events into JSON and appends them; a sender thread (its own io_context and
-// RedisClient) sends what is spooled in order, pipelined, and commits what
-// Redis acknowledged. While Redis is down it retries with backoff (0.2 s
+// RedisClient) sends what is spooled in order, pipelined; a commit thread
+// records what Redis acknowledged. While Redis is down it retries with backoff (0.2 s
 // doubling to 5 s), logging once when it goes and once when it is back.
 #include <atomic>
 #include <chrono>
@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +65,8 @@ class StreamPublisher final : public hooks::EventSink {
  private:
   struct Sender;
   void spool_loop();
+  void commit_loop();
+  void acknowledged(std::uint64_t seq);
   bool wanted(conf::EventKind kind) const;
 
   conf::BrokerConfig config_;
@@ -73,11 +76,25 @@ class StreamPublisher final : public hooks::EventSink {
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
   std::vector<hooks::Event> queue_;
+  std::size_t queued_in_spooling_ = 0;  // taken by the spool thread, not yet appended
   bool stopping_ = false;
   bool started_ = false;
   std::thread spool_thread_;
+  // The commit position is written off the sender's path: the next batch
+  // goes out while the last one's commit is being fsynced.
+  std::mutex commit_mutex_;
+  std::condition_variable commit_ready_;
+  std::uint64_t acknowledged_seq_ = 0;
+  bool commit_stopping_ = false;
+  std::thread commit_thread_;
   std::atomic<std::uint64_t> queue_dropped_{0};
 };
+
+// SIGHUP: the running publisher keeps the `broker:` section it started with.
+// Empty when `loaded` publishes the same way; else the log line saying that a
+// restart applies it (the worker's keys, group to batch, are not compared).
+std::string broker_reload_note(const std::optional<conf::BrokerConfig>& running,
+                               const std::optional<conf::BrokerConfig>& loaded);
 
 // Samples of stats() for /metrics (vnc_hooks_manager_broker_*); keep the
 // collector no longer than the publisher lives.

@@ -39,8 +39,11 @@ enum class Field : std::uint8_t {
   // Browser access (docs/browser-access.md): tcp, tls, ws, wss; the token's
   // redacted form; the HTTP Basic user; the browser's Origin.
   transport, token, http_user, origin,
+  // The proxy's host name (broker.host_name, else gethostname()): which proxy
+  // of a fleet saw the event (docs/fleet.md).
+  proxy_host,
 };
-inline constexpr std::size_t field_count = 36;
+inline constexpr std::size_t field_count = 37;
 
 inline constexpr std::array<std::string_view, field_count> field_names = {
     "event", "session_id", "timestamp", "client_ip", "client_port", "listen",
@@ -49,7 +52,7 @@ inline constexpr std::array<std::string_view, field_count> field_names = {
     "bytes_in", "bytes_out", "failures", "ban_until", "recording_path",
     "recording_bytes", "direction", "clipboard_bytes", "clipboard_path",
     "key_events", "pointer_events", "updates", "clipboard_in", "clipboard_out",
-    "tracking", "transport", "token", "http_user", "origin"};
+    "tracking", "transport", "token", "http_user", "origin", "proxy_host"};
 
 constexpr std::string_view to_string(Field field) {
   return field_names[static_cast<std::size_t>(field)];

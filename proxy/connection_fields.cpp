@@ -1,5 +1,7 @@
 #include "proxy/connection_fields.hpp"
 
+#include <unistd.h>
+
 #include "proxy/endpoint_text.hpp"
 #include "proxy/session.hpp"
 #include "proxy/session_id.hpp"
@@ -7,6 +9,18 @@
 namespace vhm::proxy {
 
 using conf::Field;
+
+namespace {
+std::string& proxy_host_name() {
+  static std::string name = [] {
+    char buffer[256] = {};
+    return ::gethostname(buffer, sizeof buffer - 1) == 0 && buffer[0] ? std::string(buffer) : std::string("localhost");
+  }();
+  return name;
+}
+}  // namespace
+
+void set_proxy_host(std::string name) { proxy_host_name() = std::move(name); }
 
 hooks::Event connection_fields(const tcp::endpoint& peer, const ListenerContext& listener,
                                const std::optional<tcp::endpoint>& destination, const conf::HostPort* token_target) {
@@ -29,6 +43,7 @@ hooks::Event connection_fields(const tcp::endpoint& peer, const ListenerContext&
   fields[Field::target_port] = std::to_string(port);
   if (port >= 5900 && port <= 5999) fields[Field::display] = ":" + std::to_string(port - 5900);
   fields[Field::user] = listener.config.user;
+  fields[Field::proxy_host] = proxy_host_name();
   return fields;
 }
 

@@ -16,6 +16,10 @@ struct ListenerContext;
 // original destination); nullopt: `token_target` (browser access: the
 // token's target) if set, else the listener's static target. {display} is
 // ":N" for target ports 5900+N (N < 100); {user} is the listener's `user:`.
+// {proxy_host}, in every event: broker.host_name when `broker:` is set (main
+// calls this once, before the first connection), else gethostname().
+void set_proxy_host(std::string name);
+
 hooks::Event connection_fields(const tcp::endpoint& peer, const ListenerContext& listener,
                                const std::optional<tcp::endpoint>& destination = std::nullopt,
                                const conf::HostPort* token_target = nullptr);

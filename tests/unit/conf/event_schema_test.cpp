@@ -47,7 +47,7 @@ TEST_CASE("event_schema: the field names are the documented contract, unique, an
       "height", "reason", "duration", "bytes_in", "bytes_out", "failures", "ban_until",
       "recording_path", "recording_bytes", "direction", "clipboard_bytes", "clipboard_path",
       "key_events", "pointer_events", "updates", "clipboard_in", "clipboard_out", "tracking",
-      "transport", "token", "http_user", "origin"};
+      "transport", "token", "http_user", "origin", "proxy_host"};
   REQUIRE(field_names.size() == documented.size());
   CHECK(std::vector<std::string_view>(field_names.begin(), field_names.end()) == documented);
   CHECK(std::set<std::string_view>(field_names.begin(), field_names.end()).size() == field_count);
@@ -64,7 +64,8 @@ TEST_CASE("event_schema: the field names are the documented contract, unique, an
   CHECK(to_string(Field::recording_bytes) == "recording_bytes");
   CHECK(to_string(Field::tracking) == "tracking");
   CHECK(to_string(Field::origin) == "origin");
-  CHECK(field_count == 36);
+  CHECK(to_string(Field::proxy_host) == "proxy_host");
+  CHECK(field_count == 37);
   CHECK_FALSE(parse_field("hook_name"));
   CHECK_FALSE(parse_field("USER"));
 }

@@ -33,7 +33,7 @@ TEST_CASE("event_to_json writes the event name and every field once, in schema o
   const std::string tail = "\"ban_until\":\"\",\"recording_path\":\"\",\"recording_bytes\":\"\",\"direction\":\"\","
                            "\"clipboard_bytes\":\"\",\"clipboard_path\":\"\",\"key_events\":\"\",\"pointer_events\":\"\","
                            "\"updates\":\"\",\"clipboard_in\":\"\",\"clipboard_out\":\"\",\"tracking\":\"\","
-                           "\"transport\":\"\",\"token\":\"\",\"http_user\":\"\",\"origin\":\"\"}";
+                           "\"transport\":\"\",\"token\":\"\",\"http_user\":\"\",\"origin\":\"\",\"proxy_host\":\"\"}";
   CHECK(json.find(tail) == json.size() - tail.size());
   CHECK(json.find('\n') == std::string::npos);
 }
