@@ -61,8 +61,9 @@ std::optional<policy::Ban> make_ban(const std::string& key, std::optional<long l
   if (*until_ms <= 0 || *duration <= 0 || *level <= 0 || *level > max_unsigned || *failures < 0 ||
       *failures > max_unsigned)
     return std::nullopt;
-  // Far beyond any ban (max_ban is a day by default): a corrupt value, not a ban.
-  constexpr long long max_ms = 253'402'300'799'000;  // 9999-12-31
+  // Far beyond any ban (max_ban is a day by default): a corrupt value, not a
+  // ban. Also keeps system_clock's nanoseconds (to 2262) from overflowing.
+  constexpr long long max_ms = 7'258'118'400'000;  // 2200-01-01
   if (*until_ms > max_ms || *duration > max_ms / 1000) return std::nullopt;
   policy::Ban ban;
   ban.key = key;
