@@ -117,6 +117,9 @@ class SharedBans(PolicyTestCase):
         self.assert_healthy_login(self.a.port(), self.xvnc)
         self.assertEqual(len(self.ban_records()), 1)
         self.assertEqual((self.gauge(self.a), self.gauge(self.b)), (1.0, 1.0))
+        # SIGTERM ends a proxy promptly with its Redis connections open.
+        for proxy in (self.a, self.b):
+            self.stop_proxy_and_check_exit(proxy)
 
     def test_redis_down_each_proxy_bans_alone_and_merges_when_it_is_back(self):
         self.redis.kill()
@@ -147,3 +150,8 @@ class SharedBans(PolicyTestCase):
             fields = self.redis.command("HGETALL", f"vnc-hooks-manager:bans:ban:{source}")
             self.assertEqual(dict(zip(fields[0::2], fields[1::2]))["failures"], str(MAX_FAILURES))
         self.assertEqual(len(self.ban_records()), 2, "merged bans are not announced again")
+        # SIGTERM ends a proxy promptly while it waits to try Redis again.
+        self.redis.kill()
+        for proxy in (self.a, self.b):
+            proxy.log().wait_for(DOWN_RE, count=2)
+            self.stop_proxy_and_check_exit(proxy)
