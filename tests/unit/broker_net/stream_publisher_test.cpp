@@ -182,3 +182,53 @@ TEST_CASE("stream publisher: a shutdown with Redis down keeps the events for the
   CHECK(session_ids(stream_entries(server.port())) == expected_ids(0, 21));
   CHECK(publisher.shutdown(std::chrono::seconds(2)) == 0);
 }
+
+// Not run by default (hidden tag): `unit_broker_net "[.publisher-bench]"`.
+// 5,000 events/s for 4 s through the spool to Redis; the delay of each is the
+// stream entry's id (Redis's clock, ms) minus the publish time (ms).
+TEST_CASE("stream publisher: throughput and delay at 5,000 events/s", "[.publisher-bench]") {
+  RedisServerProcess server;
+  PublisherDir dir;
+  StreamPublisher publisher(publisher_config(server.port(), dir.path));
+  std::string error;
+  REQUIRE(publisher.start(error));
+  constexpr int rate = 5000, seconds = 4, total = rate * seconds;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < total; ++i) {
+    std::this_thread::sleep_until(start + std::chrono::microseconds(i * 1'000'000LL / rate));
+    auto event = numbered_event(i);
+    event[vhm::conf::Field::timestamp] =
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+    publisher.publish(std::move(event));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (publisher.stats().sent < static_cast<std::uint64_t>(total) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  REQUIRE(publisher.stats().sent == static_cast<std::uint64_t>(total));
+  // Delays from the entries' ids.
+  asio::io_context io;
+  vhm::conf::RedisConfig redis;
+  redis.addresses.push_back({"127.0.0.1", server.port(), false, 0});
+  RedisClient client(io.get_executor(), redis, "bench");
+  boost::system::error_code ec;
+  std::optional<RedisReply> reply;
+  asio::co_spawn(io, client.command({"XRANGE", "test:events", "-", "+"}, ec),
+                 [&](std::exception_ptr, RedisReply value) { reply = std::move(value); });
+  io.run();
+  REQUIRE(reply);
+  std::vector<long long> delays;
+  for (const auto& entry : reply->elements) {
+    const auto id_ms = std::stoll(entry.elements.at(0).text);
+    const auto& json = entry.elements.at(1).elements.at(7).text;
+    const auto at = json.find("\"timestamp\":\"") + 13;
+    delays.push_back(id_ms - std::stoll(json.substr(at)));
+  }
+  std::sort(delays.begin(), delays.end());
+  const auto pick = [&](double q) { return delays[static_cast<std::size_t>(q * (delays.size() - 1))]; };
+  WARN("events " << delays.size() << " in " << elapsed << " s; delay ms p50 " << pick(0.5) << " p99 " << pick(0.99)
+                 << " max " << delays.back());
+  publisher.shutdown(std::chrono::seconds(2));
+}
