@@ -9,6 +9,8 @@
 #   b) proxy RSS/Pss per session with N idle sessions (after ServerInit)
 #   c) proxy RSS/Pss per session with N stalled sessions (server streams,
 #      viewer never reads), sampled twice to show it does not grow
+# bench/relay.sh (docs/performance.md) adds CPU per GiB, VeNCrypt TLS,
+# handshake latency, connection rate and 9,000 sessions to the comparison.
 # It builds nothing: build the targets first (README). It is not a test; it
 # exits non-zero only when something could not be measured (a binary is
 # missing, a session failed) or, with --strict, when a target is missed.
