@@ -57,14 +57,15 @@ std::optional<policy::Ban> make_ban(const std::string& key, std::optional<long l
                                     std::optional<long long> duration, std::optional<long long> level,
                                     std::optional<long long> failures) {
   if (!until_ms || !duration || !level || !failures) return std::nullopt;
-  constexpr long long max_unsigned = std::numeric_limits<unsigned>::max();
-  if (*until_ms <= 0 || *duration <= 0 || *level <= 0 || *level > max_unsigned || *failures < 0 ||
-      *failures > max_unsigned)
+  // The bounds of the state file (policy/ban_store.cpp), so every ban learned
+  // here can be saved there and read back: an end within half of TimePoint's
+  // range (2116; its nanoseconds end in 2262), seconds-long durations, 64 levels.
+  constexpr long long max_until_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(policy::TimePoint::max().time_since_epoch()).count() / 2;
+  constexpr long long max_seconds = 100'000'000'000;
+  if (*until_ms <= 0 || *until_ms > max_until_ms || *duration <= 0 || *duration > max_seconds || *level <= 0 ||
+      *level > 64 || *failures < 0 || *failures > std::numeric_limits<unsigned>::max())
     return std::nullopt;
-  // Far beyond any ban (max_ban is a day by default): a corrupt value, not a
-  // ban. Also keeps system_clock's nanoseconds (to 2262) from overflowing.
-  constexpr long long max_ms = 7'258'118'400'000;  // 2200-01-01
-  if (*until_ms > max_ms || *duration > max_ms / 1000) return std::nullopt;
   policy::Ban ban;
   ban.key = key;
   ban.until = from_unix_ms(*until_ms);

@@ -69,13 +69,19 @@ TEST_CASE("shared bans: ban and unban messages survive a round trip") {
 
 TEST_CASE("shared bans: malformed messages are refused, not guessed") {
   for (const char* text : {"", "ban", "ban a", "ban a k 1 2 3", "ban a k 1 2 3 4 5", "ban a k x 2 3 4",
-                           "ban a k 1795436682617 0 1 5", "ban a k 1795436682617 60 0 5",
+                           "ban a k 1795436682617 0 1 5", "ban a k 1795436682617 60 0 5", "ban a k 1795436682617 60 65 5",
+                           "ban a k 10413792000000 60 1 5" /* 2300: past what the state file takes */,
                            "ban a k -5 60 1 5", "ban a k 1795436682617 60 1 -1", "ban a k 1795436682617 60 1 99999999999",
                            "ban a k 99999999999999999 60 1 5", "ban  k 1795436682617 60 1 5", "unban a", "unban a k extra",
                            "unban a k\x01", "lift a k", "ban a k 1795436682617 60 1 5 ", " unban a k"}) {
     INFO(text);
     CHECK_FALSE(parse_change(text));
   }
+}
+
+TEST_CASE("shared bans: ban ends are taken up to what the state file takes (2116)") {
+  CHECK(parse_change("ban a k 4102444800000 60 1 5"));  // 2100
+  CHECK(parse_change("ban a k 1795436682617 60 64 5"));
 }
 
 TEST_CASE("shared bans: the failure script's replies") {
