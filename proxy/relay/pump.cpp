@@ -87,7 +87,15 @@ awaitable<void> Session::pump(From& from, To& to, rfb::Direction direction) {
       }
       if (closing_) break;
     }
-    auto [write_error, written] = out.empty() ? relay::WriteResult{} : co_await to.write(out);
+    // A plain leg writes here, without a coroutine frame per chunk.
+    relay::WriteResult write_result{};
+    if (!out.empty()) {
+      if constexpr (To::plain)
+        write_result = co_await asio::async_write(to.socket(), asio::buffer(out.data(), out.size()), use_tuple);
+      else
+        write_result = co_await to.write(out);
+    }
+    const auto [write_error, written] = write_result;
     from.chunk_done();
     if (write_error) {
       if constexpr (plain_relay) {

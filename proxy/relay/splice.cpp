@@ -68,6 +68,7 @@ awaitable<Session::SpliceEnd> Session::splice_relay(tcp::socket& from, tcp::sock
       if (!pipe.take()) co_return SpliceEnd::no_pipe;  // nothing is in flight: the copying relay goes on
       const ssize_t n = ::splice(from.native_handle(), nullptr, pipe->write_end(), nullptr, splice_chunk, splice_flags);
       if (n == 0) {  // EOF: pass it on, keep the other direction going
+        pipe.give_back_empty();  // a session that only ever saw EOF here made no pipe of its own
         note_end(from_client ? DisconnectReason::client_closed : DisconnectReason::server_closed, {});
         boost::system::error_code ignored;
         to.shutdown(tcp::socket::shutdown_send, ignored);
@@ -84,7 +85,9 @@ awaitable<Session::SpliceEnd> Session::splice_relay(tcp::socket& from, tcp::sock
         continue;
       }
       if (n < 0) {
-        fail_socket(from_client, last_error());
+        const auto error = last_error();
+        pipe.give_back_empty();
+        fail_socket(from_client, error);
         co_return SpliceEnd::done;
       }
       in_pipe = static_cast<std::size_t>(n);
