@@ -24,6 +24,7 @@ struct EventSpool::Segment {
   std::filesystem::path path;
   int fd = -1;          // opened for reading on demand; the active one read-write
   bool active = false;  // appends go here
+  bool unsynced = false;  // written without an fdatasync since
   ~Segment() {
     if (fd >= 0) ::close(fd);
   }
@@ -100,6 +101,7 @@ std::size_t EventSpool::segment_bytes_for(std::size_t max_bytes) {
 EventSpool::EventSpool() = default;
 
 EventSpool::~EventSpool() {
+  sync();
   segments_.clear();
   if (commit_fd_ >= 0) ::close(commit_fd_);
   if (dir_fd_ >= 0) ::close(dir_fd_);
@@ -243,7 +245,7 @@ bool EventSpool::drop_oldest_for(std::size_t incoming) {
 }
 
 bool EventSpool::append(const std::vector<std::string>& payloads, std::int64_t time_ms,
-                        const std::function<void()>& written) {
+                        const std::function<void()>& written, bool sync_now) {
   bool ok = true;
   std::size_t index = 0;
   while (index < payloads.size()) {
@@ -276,6 +278,11 @@ bool EventSpool::append(const std::vector<std::string>& payloads, std::int64_t t
       Segment* active = segments_.empty() || !segments_.back()->active ? nullptr : segments_.back().get();
       if (active && active->count > 0 && active->bytes + buffer.size() > segment_bytes_) {
         active->active = false;  // rolled: the next segment starts with this chunk
+        if (active->unsynced) {
+          // sync() owes it an fdatasync; a dup() outlives a drop of the segment.
+          if (const int copy = ::dup(active->fd); copy >= 0) unsynced_fds_.push_back(copy);
+          active->unsynced = false;
+        }
         active = nullptr;
       }
       drop_oldest_for(buffer.size());
@@ -309,8 +316,10 @@ bool EventSpool::append(const std::vector<std::string>& payloads, std::int64_t t
       }
       next_seq_ = added.back().seq + 1;
       fd = active->fd;
+      if (!sync_now) active->unsynced = true;
     }
     if (written) written();
+    if (!sync_now) continue;
     // Outside the lock: the reader never waits for the disk. Only this thread
     // rolls or drops the active segment, so `fd` stays open.
     if (::fdatasync(fd) != 0)
@@ -370,6 +379,23 @@ std::vector<SpoolRecord> EventSpool::read(std::uint64_t after_seq, std::size_t m
     }
   }
   return out;
+}
+
+void EventSpool::sync() {
+  std::vector<int> fds;
+  {
+    std::lock_guard lock(mutex_);
+    fds.swap(unsynced_fds_);
+    if (!segments_.empty() && segments_.back()->active && segments_.back()->unsynced) {
+      if (const int copy = ::dup(segments_.back()->fd); copy >= 0) fds.push_back(copy);
+      segments_.back()->unsynced = false;  // a write from now on sets it again
+    }
+  }
+  for (const int fd : fds) {
+    if (::fdatasync(fd) != 0)
+      spdlog::error("event spool: fdatasync failed: {}; a crash now may lose the newest events", errno_text(errno));
+    ::close(fd);
+  }
 }
 
 bool EventSpool::commit(std::uint64_t seq) {

@@ -55,11 +55,15 @@ class EventSpool {
   EventSpool(const EventSpool&) = delete;
   EventSpool& operator=(const EventSpool&) = delete;
 
-  // Durable when it returns (fdatasync). False (logged) on a disk error: the
-  // events are lost, counted as dropped. `written` (if set) runs once the
-  // records can be read, before the fsync: a reader may send them meanwhile.
+  // Durable when it returns (fdatasync), or with `sync_now` false once sync()
+  // ran. False (logged) on a disk error: the events are lost, counted as
+  // dropped. `written` (if set) runs once the records can be read, before the
+  // fsync: a reader may send them meanwhile.
   bool append(const std::vector<std::string>& payloads, std::int64_t time_ms,
-              const std::function<void()>& written = {});
+              const std::function<void()>& written = {}, bool sync_now = true);
+  // fdatasync of every segment appended to without sync_now since the last
+  // sync(); from another thread than the appender, so neither waits for the other.
+  void sync();
   // Up to `max_events` / about `max_bytes` of the unacknowledged records with a
   // sequence above `after_seq`, in order (from the oldest kept if `after_seq`
   // was dropped).
@@ -102,6 +106,7 @@ class EventSpool {
   std::uint64_t committed_seq_ = 0;
   std::uint64_t dropped_ = 0;
   std::chrono::steady_clock::time_point drop_logged_{};
+  std::vector<int> unsynced_fds_;  // dup()s of rolled segments that sync() still owes an fdatasync
   // read()'s place, so a reader following the appender does not rescan a segment.
   struct Cursor {
     std::uint64_t seq = 0;          // the last record read

@@ -231,9 +231,16 @@ void StreamPublisher::spool_loop() {
         queued_in_spooling_ = 0;
       }
       sender_->notify();  // written: the sender may go while the fsync runs
-    });
-    std::lock_guard lock(queue_mutex_);
-    queued_in_spooling_ = 0;  // also when the write failed (the events were counted as dropped)
+    }, /*sync_now=*/false);
+    {
+      std::lock_guard lock(queue_mutex_);
+      queued_in_spooling_ = 0;  // also when the write failed (the events were counted as dropped)
+    }
+    {
+      std::lock_guard lock(commit_mutex_);
+      sync_wanted_ = true;
+    }
+    commit_ready_.notify_one();
   }
 }
 
@@ -245,19 +252,25 @@ void StreamPublisher::acknowledged(std::uint64_t seq) {
   commit_ready_.notify_one();
 }
 
-// Commits coalesce: one fsync covers every batch acknowledged meanwhile. A
-// crash before it means those events are sent again (at least once).
+// Syncs and commits coalesce: one fsync covers every batch written or
+// acknowledged meanwhile. A crash before the commit's fsync means those
+// events are sent again (at least once); one before the segment's fsync
+// loses the newest events, as a crash loses those still queued in memory.
 void StreamPublisher::commit_loop() {
   std::uint64_t committed = 0;
   for (;;) {
     std::uint64_t seq = 0;
     bool stopping = false;
+    bool sync = false;
     {
       std::unique_lock lock(commit_mutex_);
-      commit_ready_.wait(lock, [&] { return acknowledged_seq_ > committed || commit_stopping_; });
+      commit_ready_.wait(lock, [&] { return acknowledged_seq_ > committed || sync_wanted_ || commit_stopping_; });
       seq = acknowledged_seq_;
       stopping = commit_stopping_;
+      sync = sync_wanted_ || stopping;
+      sync_wanted_ = false;
     }
+    if (sync) spool_.sync();
     if (seq > committed) {
       spool_.commit(seq);
       committed = seq;

@@ -10,7 +10,8 @@
 // io_context never waits for a disk or Redis). A spool thread turns queued
 // events into JSON and appends them; a sender thread (its own io_context and
 // RedisClient) sends what is spooled in order, pipelined; a commit thread
-// records what Redis acknowledged. While Redis is down it retries with backoff (0.2 s
+// fsyncs what the spool thread wrote and records what Redis acknowledged, so
+// neither the spool thread nor the sender waits for the disk. While Redis is down it retries with backoff (0.2 s
 // doubling to 5 s), logging once when it goes and once when it is back.
 #include <atomic>
 #include <chrono>
@@ -85,6 +86,7 @@ class StreamPublisher final : public hooks::EventSink {
   std::mutex commit_mutex_;
   std::condition_variable commit_ready_;
   std::uint64_t acknowledged_seq_ = 0;
+  bool sync_wanted_ = false;  // the spool thread wrote; the commit thread fsyncs it
   bool commit_stopping_ = false;
   std::thread commit_thread_;
   std::atomic<std::uint64_t> queue_dropped_{0};

@@ -219,3 +219,20 @@ TEST_CASE("spool format: commit slots survive a torn write; spooled events round
   }
   CHECK(parse_spool_records(bytes, 1).end == SpoolParse::End::corrupt);  // sequence 1 is not above 1
 }
+
+TEST_CASE("event spool: appends without an fsync are readable at once and durable after sync()") {
+  TempDir dir;
+  {
+    EventSpool spool;
+    REQUIRE(spool.open(dir.path, 64u << 10, spool_error));
+    int written_calls = 0;
+    for (int i = 0; i < 10; ++i)  // more than one 4 KiB segment: rolled segments are synced too
+      REQUIRE(spool.append(numbered(i * 10, i * 10 + 10, 100), 1000, [&] { ++written_calls; }, false));
+    CHECK(written_calls == 10);
+    CHECK(spool.read(0, 1000, 1u << 20).size() == 100);
+    spool.sync();
+  }
+  EventSpool again;
+  REQUIRE(again.open(dir.path, 64u << 10, spool_error));
+  CHECK(payloads_of(again.read(0, 1000, 1u << 20)) == numbered(0, 100, 100));
+}
