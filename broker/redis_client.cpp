@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 
@@ -304,7 +305,14 @@ struct RedisClient::Impl {
 };
 
 RedisClient::RedisClient(asio::any_io_executor executor, conf::RedisConfig config, std::string purpose)
-    : impl_(std::make_unique<Impl>(std::move(executor), std::move(config), std::move(purpose))) {}
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(config), std::move(purpose))) {
+  // The CA, certificate and key are read now, at start-up, while the process
+  // may still read root-only files (the privilege drop comes later). A failure
+  // is reported by the first connect.
+  const auto& addresses = impl_->config.addresses;
+  if (std::any_of(addresses.begin(), addresses.end(), [](const auto& address) { return address.tls; }))
+    impl_->client_context();
+}
 
 RedisClient::~RedisClient() = default;
 
