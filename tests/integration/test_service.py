@@ -443,6 +443,7 @@ class Installation(IntegrationTest):
     LAYOUT = [
         "bin/vnc-hooks-manager",
         "lib/systemd/system/vnc-hooks-manager.service",
+        "lib/systemd/system/vnc-hooks-manager-worker.service",
         "share/doc/vnc-hooks-manager/README.md",
         "share/doc/vnc-hooks-manager/service.md",
         "share/doc/vnc-hooks-manager/examples/vnc-hooks-manager.yaml",
@@ -475,6 +476,9 @@ class Installation(IntegrationTest):
         unit = (root / "usr/lib/systemd/system/vnc-hooks-manager.service").read_text()
         self.assertIn("\nExecStart=/usr/bin/vnc-hooks-manager --config "
                       "/etc/vnc-hooks-manager/config.yaml\n", unit)
+        worker = (root / "usr/lib/systemd/system/vnc-hooks-manager-worker.service").read_text()
+        self.assertIn("\nExecStart=/usr/bin/vnc-hooks-manager worker --config "
+                      "/etc/vnc-hooks-manager/worker.yaml\n", worker)
         config = (root / "etc/vnc-hooks-manager/config.yaml").read_text()
         self.assertIn("hooks_dir: /etc/vnc-hooks-manager/hooks.d\n", config)
         self.assertIn("user: vnc-hooks-manager", config)
