@@ -1,8 +1,9 @@
 #pragma once
-// Starts one hook process. The proxy is multi-threaded, so between fork() and
-// execve() the child makes only async-signal-safe calls on data prepared
-// before fork(). Exec failures come back through a close-on-exec pipe, so the
-// caller can say "cannot execute X: <reason>" instead of seeing exit code 127.
+// Starts one hook process. The proxy is multi-threaded, so between vfork() and
+// execve() the child makes only async-signal-safe calls (raw syscalls for the
+// credentials) on data prepared before. Exec failures come back through a
+// close-on-exec pipe, so the caller can say "cannot execute X: <reason>"
+// instead of seeing exit code 127.
 #include <sys/types.h>
 
 #include <string>
