@@ -16,14 +16,17 @@ if(VHM_BUILD_TESTS OR VHM_BUILD_BENCH)
   message(FATAL_ERROR "VHM_FUZZ builds only the fuzz targets: add -DVHM_BUILD_TESTS=OFF -DVHM_BUILD_BENCH=OFF")
 endif()
 
-# -O1 and line tables only: the usual libFuzzer trade-off between executions
+# -O1 (VHM_FUZZ_OPT) and line tables only: the usual libFuzzer trade-off between executions
 # per second, build time and readable stack traces (later flags win over the
 # build type's -O3). Any UB aborts, so libFuzzer keeps the input. Without
 # -fsanitize=function: clang 14 cannot emit its prologue data for C++20
 # coroutines (control/control_server.cpp: "Cannot represent a difference
 # across sections").
+# scripts/fuzz.sh --ci builds at -O0: half the compile time, and a few
+# seconds per target need coverage of the corpus, not executions per second.
+set(VHM_FUZZ_OPT "-O1" CACHE STRING "Optimization of the fuzz build (-O1 for real fuzzing, -O0 for CI's short runs)")
 add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function -fno-sanitize-recover=all
-                    -fno-omit-frame-pointer -O1 -gline-tables-only)
+                    -fno-omit-frame-pointer ${VHM_FUZZ_OPT} -gline-tables-only)
 add_link_options(-fsanitize=address,undefined)
 
 # lld links the sanitized executables faster than ld.bfd.
