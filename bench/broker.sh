@@ -48,8 +48,11 @@ cli() { redis-cli -p "$port" "$@"; }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $events events per run"
 echo "# rate: asked | published/s (publisher, spool included) | end-to-end/s (first event -> last ack) | event->hooks done p50 p99"
+run=0
 for rate in "${rates[@]}"; do
-  stream=bench:$rate
+  # A stream per run: a repeated rate must not count the previous run's entries.
+  run=$((run + 1))
+  stream=bench:$run:$rate
   cat >"$work/worker.yaml" <<YAML
 global:
   log_level: info
@@ -68,15 +71,15 @@ broker:
   stream: "$stream"
   group: bench
 YAML
-  "$binary" worker --config "$work/worker.yaml" --stats-interval 0 2>"$work/worker-$rate.log" &
+  "$binary" worker --config "$work/worker.yaml" --stats-interval 0 2>"$work/worker-$run.log" &
   worker=$!
   pids+=("$worker")
-  for _ in $(seq 200); do grep -q "worker: consuming" "$work/worker-$rate.log" && break; sleep 0.05; done
+  for _ in $(seq 200); do grep -q "worker: consuming" "$work/worker-$run.log" && break; sleep 0.05; done
   for _ in $(seq 200); do [ "$(cli xinfo groups "$stream" 2>/dev/null | head -1)" = name ] && break; sleep 0.05; done
 
   start=$(date +%s.%N)
-  "$load" --redis "redis://127.0.0.1:$port" --stream "$stream" --spool-dir "$work/spool-$rate" --events "$events" \
-    --rate "$rate" >"$work/load-$rate.out" 2>"$work/load-$rate.log"
+  "$load" --redis "redis://127.0.0.1:$port" --stream "$stream" --spool-dir "$work/spool-$run" --events "$events" \
+    --rate "$rate" >"$work/load-$run.out" 2>"$work/load-$run.log"
   # Done when the group has read every entry and none is pending.
   while :; do
     info=$(cli xinfo groups "$stream" | tr '\n' ' ')
@@ -88,8 +91,8 @@ YAML
   end=$(date +%s.%N)
   kill -TERM "$worker"
   wait "$worker" || true
-  published=$(sed -nE 's/.* rate=([0-9]+) .*/\1/p' "$work/load-$rate.out")
-  summary=$(grep "worker stopped:" "$work/worker-$rate.log" | sed -E 's/.*p50 ([0-9-]+( ms)?) p99 ([0-9-]+( ms)?).*/\1 \3/')
+  published=$(sed -nE 's/.* rate=([0-9]+) .*/\1/p' "$work/load-$run.out")
+  summary=$(grep "worker stopped:" "$work/worker-$run.log" | sed -E 's/.*p50 ([0-9-]+( ms)?) p99 ([0-9-]+( ms)?).*/\1 \3/')
   e2e=$(python3 -c "print(round($events / ($end - $start)))")
   echo "$rate | $published | $e2e | $summary"
 done
