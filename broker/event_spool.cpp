@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/spool/spool_format.hpp"
+#include "util/write_all.hpp"
 
 namespace vhm::broker {
 
@@ -56,17 +57,7 @@ std::optional<std::uint64_t> segment_seq(const std::string& name) {
   return seq;
 }
 
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const auto written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
+using util::write_all;
 
 bool pread_all(int fd, std::string& out, std::size_t size, std::size_t offset) {
   out.resize(size);

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "util/printable.hpp"
+#include "util/write_all.hpp"
 
 namespace vhm::policy {
 namespace fs = std::filesystem;
@@ -90,17 +91,7 @@ std::optional<Ban> parse_entry(const json::value& value, std::size_t index, std:
   return ban;
 }
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t written = ::write(fd, data.data(), data.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
+using util::write_all;
 
 }  // namespace
 
