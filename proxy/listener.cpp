@@ -23,9 +23,10 @@ namespace {
 awaitable<void> run_session(frontend::Accepted viewer, std::shared_ptr<const ListenerContext> context,
                             SessionServices services, std::shared_ptr<const bool> end_at_once,
                             std::optional<tcp::endpoint> destination) {
-  Session session(std::move(viewer), std::move(context), services, destination);
-  if (*end_at_once) session.close(DisconnectReason::shutdown, "accepted as the proxy shut down");
-  co_await session.run();
+  auto session = std::make_shared<Session>(std::move(viewer), std::move(context), services, destination);
+  if (*end_at_once) session->close(DisconnectReason::shutdown, "accepted as the proxy shut down");
+  co_await session->run();
+  if (session->relay_parked()) session->run_parked();  // an idle session keeps no coroutine frame
 }
 
 awaitable<void> refuse_connection(std::unique_ptr<relay::Transport> viewer, std::string text) {

@@ -98,7 +98,8 @@ awaitable<void> Session::run() {
     spdlog::error("session {}: unexpected error: {}", id(), error.what());
     close(DisconnectReason::protocol_error, std::string("internal error: ") + error.what());
   }
-  co_await end_recording();  // the file is closed before `disconnect`, so a hook can take it
+  if (relay_parked()) co_return;  // run_parked() relays on and finishes the session
+  co_await end_recording();       // the file is closed before `disconnect`, so a hook can take it
   finish();
 }
 

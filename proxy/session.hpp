@@ -16,6 +16,7 @@
 #include "hooks/event_sink.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/relay/buffer_pool.hpp"
+#include "proxy/relay/pipe_lease.hpp"
 #include "proxy/relay/tap.hpp"
 #include "proxy/disconnect_reason.hpp"
 #include "proxy/frontend/front_end.hpp"
@@ -64,7 +65,7 @@ struct SessionServices {
 
 class OutcomeWaiter;
 
-class Session {
+class Session : public std::enable_shared_from_this<Session> {
  public:
   // `viewer`: the viewer's transport (plain TCP, or what the listener's front
   // end accepted: TLS, WebSocket) and who it is. `destination`: a transparent
@@ -78,8 +79,15 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // Runs the whole session; returns after `disconnect` was published.
+  // Runs the whole session; returns after `disconnect` was published, or
+  // with relay_parked(): then run_parked() must carry the session on.
   awaitable<void> run();
+  // The relay went idle where nothing needs a coroutine (plain TCP on both
+  // legs, the handshake over, no tap, no session timer): run() returned, and
+  // run_parked() relays on with callbacks that hold this session
+  // (relay/idle_relay.cpp), so an idle session keeps no coroutine frames.
+  bool relay_parked() const { return !closing_ && (parked_[0] || parked_[1]); }
+  void run_parked();
 
   // Ends the session (idempotent; the first reason is kept). Safe to call at
   // any point of run(), from the io thread.
@@ -152,7 +160,8 @@ class Session {
   void learn_server_version();
   // Zero-copy relay of one direction through a pipe (relay/splice.cpp), with
   // a tee(2) into the recorder's pipe when it records this direction.
-  enum class SpliceEnd { done, no_pipe, copy_again };  // the latter two: nothing moved is left behind
+  // no_pipe, copy_again, parked: nothing moved is left behind.
+  enum class SpliceEnd { done, no_pipe, copy_again, parked };
   awaitable<SpliceEnd> splice_relay(tcp::socket& from, tcp::socket& to, rfb::Direction direction);
   // Tees the first `in_pipe` bytes of `pipe_read` to the tap that tees this
   // direction (as far as its pipe has room; waits, bounded, when it has
@@ -181,6 +190,22 @@ class Session {
   void note_leg_error(bool client_side, relay::Transport::Ending ending, const std::string& detail);
   // The server's stream once dialed: plain TCP over server_, or TLS (target_tls).
   awaitable<bool> open_server_stream();
+
+  // Parking (relay/idle_relay.cpp). An idle point is where a direction of a
+  // plain relay waits for its source to become readable (the pump's top, the
+  // splice loop's wait). There a direction parks when may_park() and the
+  // other direction is idle, parked or ended too (the other one, if
+  // waiting, is woken to park as well): both pumps return, and run() with them.
+  static std::size_t index(rfb::Direction direction) { return static_cast<std::size_t>(direction); }
+  bool may_park() const;
+  bool park_now(rfb::Direction direction);           // true: leave the pump, parked
+  bool parks_after_wait(rfb::Direction direction);  // the idle wait was ended to park
+  // The parked relay: a readiness callback per direction, then splice until drained.
+  void wait_readable(rfb::Direction direction);
+  void move_parked(rfb::Direction direction);
+  void copy_parked(rfb::Direction direction);  // no pipe to be had: the copying pump, until idle again
+  void parked_direction_done(rfb::Direction direction);
+  tcp::socket& source_socket(rfb::Direction direction);
 
   void observe(rfb::Direction direction, std::span<const std::uint8_t> bytes);
   void apply(const rfb::Event& event);
@@ -262,6 +287,16 @@ class Session {
   std::array<std::vector<std::uint8_t>, 2> tls_prefix_;
   bool server_leg_plain_ = false;  // server_security: plain: the server leg is VncAuth in clear
   std::uint32_t tls_subtype_ = 0;
+  // Parking, per direction (index()): the socket a pump waits on at an idle
+  // point; parked; woken to park; its pump ended without parking.
+  std::array<tcp::socket*, 2> idle_wait_{};
+  std::array<bool, 2> parked_{};
+  std::array<bool, 2> park_requested_{};
+  std::array<bool, 2> direction_ended_{};
+  int parked_directions_ = 0;  // directions run_parked() still relays
+  // The parked relay's bytes in flight, per direction.
+  std::array<relay::PipeLease, 2> parked_pipes_;
+  std::array<std::size_t, 2> parked_in_pipe_{};
   // Fixed when the handshake watchdog first runs, so every phase of one
   // session shares one handshake_timeout.
   std::chrono::steady_clock::time_point handshake_deadline_{};

@@ -30,7 +30,13 @@ awaitable<void> Session::pump(From& from, To& to, rfb::Direction direction) {
     // own (an idle session waits in this spot); a stream leg's read waits itself.
     boost::system::error_code wait_error;
     if constexpr (From::plain) {
-      if (!from.holding_bytes()) std::tie(wait_error) = co_await from.socket().async_wait(tcp::socket::wait_read, use_tuple);
+      if (!from.holding_bytes()) {
+        if (park_now(direction)) break;  // relay/idle_relay.cpp carries the session on
+        idle_wait_[index(direction)] = &from.socket();
+        std::tie(wait_error) = co_await from.socket().async_wait(tcp::socket::wait_read, use_tuple);
+        idle_wait_[index(direction)] = nullptr;
+        if (parks_after_wait(direction)) break;
+      }
     }
     if (wait_error) {
       if constexpr (plain_relay)
@@ -45,9 +51,10 @@ awaitable<void> Session::pump(From& from, To& to, rfb::Direction direction) {
     if constexpr (plain_relay) {
       // Nothing needs the bytes any more: let the kernel move them (falls
       // back to copying when no pipe can be had).
-      if (!parser_ && !closing_ && splice_allowed(direction) &&
-          co_await splice_relay(from.socket(), to.socket(), direction) == SpliceEnd::done)
-        break;
+      if (!parser_ && !closing_ && splice_allowed(direction)) {
+        const auto end = co_await splice_relay(from.socket(), to.socket(), direction);
+        if (end == SpliceEnd::done || end == SpliceEnd::parked) break;
+      }
     }
     relay::ReadResult read;
     if constexpr (From::plain)
@@ -109,6 +116,7 @@ awaitable<void> Session::pump(From& from, To& to, rfb::Direction direction) {
     if (!inner && tls_starting_) break;  // that chunk ended with the server's TLS ack: plaintext is over
     if (taps_congested()) co_await wait_for_taps();  // backpressure from the recorder, bounded
   }
+  if (!parked_[index(direction)]) direction_ended_[index(direction)] = true;
   if (--running_pumps_ == 0) timer_.cancel();  // both directions done: stop the watchdog
 }
 

@@ -10,50 +10,32 @@
 #include <cerrno>
 #include <optional>
 
-#include "proxy/relay/pipe.hpp"
+#include "proxy/relay/pipe_lease.hpp"
 #include "proxy/session.hpp"
 
 namespace vhm::proxy {
 namespace {
 
+using relay::splice_chunk;
+using relay::splice_flags;
+
 // Fewer, larger moves per wake-up.
 constexpr int relay_pipe_size = 256 * 1024;
-constexpr std::size_t splice_chunk = 1 << 20;  // the pipe takes what fits (64 KiB by default)
-constexpr unsigned splice_flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 // Empty pipes kept open for the next burst of any session (the io thread's).
 constexpr std::size_t spare_pipes = 64;
 
 boost::system::error_code last_error() { return {errno, boost::system::system_category()}; }
 
-relay::PipePool& relay_pipes() {
+}  // namespace
+
+relay::PipePool& relay::relay_pipes() {
   thread_local relay::PipePool pool(relay_pipe_size, spare_pipes);
   return pool;
 }
 
-// The direction's pipe while bytes move; back to the pool when it is empty
-// and the direction waits, so an idle session holds no pipe.
-class PipeLease {
- public:
-  bool take() {
-    if (!pipe_) pipe_.emplace(relay_pipes().acquire());
-    return pipe_->ok();
-  }
-  void give_back_empty() {
-    if (pipe_) relay_pipes().give_back(std::move(*pipe_));
-    pipe_.reset();
-  }
-  relay::Pipe& operator*() { return *pipe_; }
-  relay::Pipe* operator->() { return &*pipe_; }
-
- private:
-  std::optional<relay::Pipe> pipe_;
-};
-
-}  // namespace
-
 awaitable<Session::SpliceEnd> Session::splice_relay(tcp::socket& from, tcp::socket& to, rfb::Direction direction) {
   const bool from_client = direction == rfb::Direction::client_to_server;
-  PipeLease pipe;
+  relay::PipeLease pipe;
   if (!pipe.take()) co_return SpliceEnd::no_pipe;
   std::uint64_t& counter = from_client ? bytes_in_ : bytes_out_;
   std::size_t in_pipe = 0;
@@ -77,7 +59,11 @@ awaitable<Session::SpliceEnd> Session::splice_relay(tcp::socket& from, tcp::sock
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) {
         pipe.give_back_empty();  // idle: hold no pipe while waiting
+        if (park_now(direction)) co_return SpliceEnd::parked;
+        idle_wait_[index(direction)] = &from;
         auto [error] = co_await from.async_wait(tcp::socket::wait_read, use_tuple);
+        idle_wait_[index(direction)] = nullptr;
+        if (parks_after_wait(direction)) co_return SpliceEnd::parked;
         if (error) {
           note_socket_end(from_client, error);
           co_return SpliceEnd::done;

@@ -1,0 +1,209 @@
+// The parked relay (session.hpp). Once the handshake is over and nothing
+// needs the bytes in user space or the session's time (plain TCP on both
+// legs, no tap, no session timer), a relay that goes idle leaves its
+// coroutines: both pumps return at their idle points, run() returns, and
+// each direction waits for readiness with a callback that holds the session.
+// When bytes arrive they are spliced socket -> pipe -> socket until the
+// source is drained, as splice_relay() does. An idle session so holds its
+// Session object and two pending waits: no coroutine frame, buffer, pipe or
+// timer. Same contract as the pumps: half-close on EOF, any error ends both
+// directions, counters exact, one `disconnect` when both directions are done.
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "proxy/relay/legs.hpp"
+#include "proxy/session.hpp"
+
+namespace vhm::proxy {
+namespace {
+
+// Splices per turn for one direction before other sessions get the io thread.
+constexpr int moves_per_turn = 16;
+
+boost::system::error_code last_error() { return {errno, boost::system::system_category()}; }
+bool from_client(rfb::Direction direction) { return direction == rfb::Direction::client_to_server; }
+rfb::Direction other(rfb::Direction direction) {
+  return from_client(direction) ? rfb::Direction::server_to_client : rfb::Direction::client_to_server;
+}
+DisconnectReason side_closed(bool client_side) {
+  return client_side ? DisconnectReason::client_closed : DisconnectReason::server_closed;
+}
+
+}  // namespace
+
+bool Session::may_park() const {
+  return handshake_done_ && !parser_ && !closing_ && !tls_starting_ && !tls_running_ && !auth_gate_pending_ &&
+         taps_.empty() && !has_session_timers() && viewer_->plain_socket() && server_stream_ &&
+         server_stream_->plain_socket();
+}
+
+bool Session::park_now(rfb::Direction direction) {
+  if (!may_park()) return false;
+  const auto d = index(direction);
+  const auto o = 1 - d;
+  // The other direction is moving bytes: it parks both once it is idle.
+  if (!idle_wait_[o] && !parked_[o] && !direction_ended_[o]) return false;
+  parked_[d] = true;
+  if (idle_wait_[o]) {
+    park_requested_[o] = true;
+    boost::system::error_code ignored;
+    idle_wait_[o]->cancel(ignored);
+  }
+  return true;
+}
+
+bool Session::parks_after_wait(rfb::Direction direction) {
+  const auto d = index(direction);
+  if (!std::exchange(park_requested_[d], false) || !may_park()) return false;
+  // Woken to park, or readable just before: the parked relay's wait sees
+  // readiness at once, so nothing waits longer than one turn.
+  parked_[d] = true;
+  return true;
+}
+
+tcp::socket& Session::source_socket(rfb::Direction direction) {
+  return from_client(direction) ? *viewer_->plain_socket() : *server_stream_->plain_socket();
+}
+
+void Session::run_parked() {
+  for (const auto direction : {rfb::Direction::server_to_client, rfb::Direction::client_to_server}) {
+    if (!std::exchange(parked_[index(direction)], false)) continue;
+    ++parked_directions_;
+    wait_readable(direction);
+  }
+}
+
+void Session::wait_readable(rfb::Direction direction) {
+  source_socket(direction).async_wait(
+      tcp::socket::wait_read, [self = shared_from_this(), direction](const boost::system::error_code& error) {
+        if (!error) return self->move_parked(direction);
+        self->note_socket_end(from_client(direction), error);
+        self->parked_direction_done(direction);
+      });
+}
+
+void Session::move_parked(rfb::Direction direction) {
+  const auto d = index(direction);
+  const bool client = from_client(direction);
+  tcp::socket& from = source_socket(direction);
+  tcp::socket& to = source_socket(other(direction));
+  auto& pipe = parked_pipes_[d];
+  auto& in_pipe = parked_in_pipe_[d];
+  std::uint64_t& counter = client ? bytes_in_ : bytes_out_;
+  for (int moves = 0; !closing_; ++moves) {
+    if (moves == moves_per_turn) {
+      asio::post(from.get_executor(), [self = shared_from_this(), direction] { self->move_parked(direction); });
+      return;
+    }
+    if (in_pipe == 0) {
+      if (!pipe.take()) {
+        pipe.give_back_empty();
+        return copy_parked(direction);
+      }
+      const ssize_t n =
+          ::splice(from.native_handle(), nullptr, pipe->write_end(), nullptr, relay::splice_chunk, relay::splice_flags);
+      if (n == 0) {  // EOF: pass it on, keep the other direction going
+        pipe.give_back_empty();
+        note_end(side_closed(client), {});
+        boost::system::error_code ignored;
+        to.shutdown(tcp::socket::shutdown_send, ignored);
+        return parked_direction_done(direction);
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {  // drained: hold no pipe while waiting
+        pipe.give_back_empty();
+        return wait_readable(direction);
+      }
+      if (n < 0) {
+        const auto error = last_error();
+        pipe.give_back_empty();
+        fail_socket(client, error);
+        return parked_direction_done(direction);
+      }
+      in_pipe = static_cast<std::size_t>(n);
+      counter += in_pipe;
+    }
+    const ssize_t m = ::splice(pipe->read_end(), nullptr, to.native_handle(), nullptr, in_pipe, relay::splice_flags);
+    if (m > 0) {
+      in_pipe -= static_cast<std::size_t>(m);
+      continue;
+    }
+    if (m < 0 && errno == EINTR) continue;
+    if (m < 0 && errno == EAGAIN) {  // the peer's socket is full: backpressure
+      to.async_wait(tcp::socket::wait_write,
+                    [self = shared_from_this(), direction](const boost::system::error_code& error) {
+                      if (!error) return self->move_parked(direction);
+                      self->note_socket_end(!from_client(direction), error);
+                      self->parked_direction_done(direction);
+                    });
+      return;
+    }
+    fail_socket(!client, m < 0 ? last_error() : boost::system::error_code(asio::error::broken_pipe));
+    return parked_direction_done(direction);
+  }
+  parked_direction_done(direction);  // closing
+}
+
+// No pipe to be had (the descriptor limit): copy through a pooled buffer
+// until the source is drained, then wait parked again.
+void Session::copy_parked(rfb::Direction direction) {
+  auto copy_until_drained = [](Session& session, rfb::Direction direction) -> awaitable<void> {
+    const bool client = from_client(direction);
+    relay::TcpLeg from(session.source_socket(direction), session.services_.buffers);
+    tcp::socket& to = session.source_socket(other(direction));
+    std::uint64_t& counter = client ? session.bytes_in_ : session.bytes_out_;
+    while (!session.closing_) {
+      const auto read = from.read_now();
+      if (read.error == asio::error::eof) {
+        session.note_end(side_closed(client), {});
+        boost::system::error_code ignored;
+        to.shutdown(tcp::socket::shutdown_send, ignored);
+        co_return;
+      }
+      if (read.error) {
+        session.fail_socket(client, read.error);
+        co_return;
+      }
+      if (read.bytes.empty()) {
+        session.parked_[index(direction)] = true;  // drained
+        co_return;
+      }
+      counter += read.bytes.size();
+      const auto [error, written] =
+          co_await asio::async_write(to, asio::buffer(read.bytes.data(), read.bytes.size()), use_tuple);
+      from.chunk_done();
+      if (error) {
+        session.fail_socket(!client, error);
+        co_return;
+      }
+    }
+  };
+  co_spawn(server_.get_executor(), copy_until_drained(*this, direction),
+           [self = shared_from_this(), direction](std::exception_ptr error) {
+             auto& parked = self->parked_[index(direction)];
+             if (error) {
+               parked = false;
+               self->close(DisconnectReason::protocol_error, "internal error in the relay");
+             }
+             if (std::exchange(parked, false) && !self->closing_) return self->wait_readable(direction);
+             self->parked_direction_done(direction);
+           });
+}
+
+void Session::parked_direction_done(rfb::Direction) {
+  if (--parked_directions_ > 0) return;
+  // Both directions are over: the session ends as run() would have ended it.
+  try {
+    finish();
+  } catch (const std::exception& error) {
+    spdlog::error("session {}: unexpected error: {}", id(), error.what());
+  }
+}
+
+}  // namespace vhm::proxy
