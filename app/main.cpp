@@ -206,7 +206,9 @@ int main(int argc, char** argv) {
   }
   spdlog::info("vnc-hooks-manager {} running ({}; {} hook(s))", vhm::version,
                quick_mode ? "quick mode" : websockify ? "websockify drop-in" : config->source.string(), hook_count(*config));
+  vhm::app::write_log_per_loop_turn(io.get_executor());
   io.run();
+  vhm::app::write_log_per_loop_turn(std::nullopt);
   spdlog::info("all sessions closed; waiting for running hooks");
   dispatcher->shutdown();
   // Redis gets a few seconds for what is spooled; the rest waits for the next start.

@@ -184,12 +184,12 @@ awaitable<void> Listener::accept_loop(SessionServices initial_services) {
     }
     if (auto refusal = admission_refusal(peer, target ? &*target : nullptr, nullptr, *context_, services)) {
       util::spawn_logged(acceptor_.get_executor(),
-                         refuse_connection(Session::plain_viewer(std::move(socket)).transport, std::move(*refusal)),
+                         refuse_connection(Session::plain_viewer(std::move(socket), peer).transport, std::move(*refusal)),
                          "refusal");
       continue;
     }
     util::spawn_logged(acceptor_.get_executor(),
-                       run_session(Session::plain_viewer(std::move(socket)), context_, services, end_late_sessions_,
+                       run_session(Session::plain_viewer(std::move(socket), peer), context_, services, end_late_sessions_,
                                    target ? std::optional(target->destination) : std::nullopt),
                        "session");
   }

@@ -34,7 +34,7 @@ void set_relay_options(tcp::socket& socket) {
   socket.set_option(asio::socket_base::keep_alive(true), ignored);
   // The relay reads with non-blocking read_some after a readiness wait, so a
   // buffer is only held while data is actually there (see BufferPool).
-  socket.non_blocking(true, ignored);
+  if (!socket.non_blocking()) socket.non_blocking(true, ignored);
 }
 
 // The two pumps and the handshake watchdog in one parallel group, as `a && b
@@ -54,10 +54,13 @@ awaitable<void> run_relay_group(asio::any_io_executor executor, awaitable<void> 
 
 }  // namespace
 
-frontend::Accepted Session::plain_viewer(tcp::socket socket) {
+frontend::Accepted Session::plain_viewer(tcp::socket socket, const tcp::endpoint& peer) {
   frontend::Accepted viewer;
+  viewer.origin.peer = peer;
+  // Non-blocking from the start: the relay needs it, and Asio then need not
+  // switch it on for its own first operation (one ioctl instead of two).
   boost::system::error_code ignored;
-  viewer.origin.peer = socket.remote_endpoint(ignored);
+  socket.non_blocking(true, ignored);
   viewer.transport = std::make_unique<relay::TcpTransport>(std::move(socket));
   return viewer;
 }

@@ -73,8 +73,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // nullopt: the token's target, else the listener's static target.
   Session(frontend::Accepted viewer, std::shared_ptr<const ListenerContext> listener, SessionServices services,
           std::optional<tcp::endpoint> destination = std::nullopt);
-  // A plain TCP viewer, as accepted.
-  static frontend::Accepted plain_viewer(tcp::socket socket);
+  // A plain TCP viewer, as accepted from `peer`.
+  static frontend::Accepted plain_viewer(tcp::socket socket, const tcp::endpoint& peer);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
