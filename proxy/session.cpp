@@ -69,14 +69,12 @@ Session::Session(frontend::Accepted viewer, std::shared_ptr<const ListenerContex
                  std::optional<tcp::endpoint> destination)
     : viewer_(std::move(viewer.transport)),
       server_(viewer_->get_executor()),
-      resolver_(server_.get_executor()),
       timer_(server_.get_executor()),
       listener_(std::move(listener)),
       services_(services),
       destination_(destination),
       token_target_(std::move(viewer.origin.token_target)),
       view_only_(listener_->config.session.view_only),
-      session_timer_(server_.get_executor()),
       started_(std::chrono::steady_clock::now()) {
   const auto& origin = viewer.origin;
   client_address_ = canonical_address(origin.peer.address());
@@ -158,7 +156,7 @@ awaitable<void> Session::relay_both_ways() {
   // vencrypt: terminate: the pumps stopped where TLS starts; TLS on both legs from here (session_tls.cpp).
   if (tls_starting_ && !closing_) co_await relay_tls();
   relay_over_ = true;
-  session_timer_.cancel();
+  if (session_timer_) session_timer_->cancel();
 }
 
 // One leg type per side: plain TCP keeps readiness reads and splice; any
@@ -213,9 +211,9 @@ void Session::close(DisconnectReason reason, std::string detail) {
   if (closing_) return;
   closing_ = true;
   boost::system::error_code ignored;
-  resolver_.cancel();
+  if (resolver_) resolver_->cancel();
   timer_.cancel();
-  session_timer_.cancel();
+  if (session_timer_) session_timer_->cancel();
   if (gate_waiter_) gate_waiter_->cancel();
   viewer_->close();
   server_.close(ignored);

@@ -203,7 +203,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // The parked relay: a readiness callback per direction, then splice until drained.
   void wait_readable(rfb::Direction direction);
   void move_parked(rfb::Direction direction);
-  void copy_parked(rfb::Direction direction);  // no pipe to be had: the copying pump, until idle again
+  void copy_parked(rfb::Direction direction);  // no pipe to be had: copying, until idle again
+  awaitable<void> copy_until_drained(rfb::Direction direction);
   void parked_direction_done(rfb::Direction direction);
   tcp::socket& source_socket(rfb::Direction direction);
 
@@ -233,7 +234,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<relay::Transport> viewer_;  // never null
   tcp::socket server_;
   std::unique_ptr<relay::Transport> server_stream_;  // over server_, once dialed
-  tcp::resolver resolver_;
+  std::unique_ptr<tcp::resolver> resolver_;  // only while a host name is resolved (IP literals need none)
   asio::steady_timer timer_;
   std::shared_ptr<const ListenerContext> listener_;
   SessionServices services_;
@@ -255,7 +256,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::uint8_t> finishing_chunk_;  // the chunk that ended the handshake, rebuilt with its filtered tail
   bool view_only_ = false;                     // the listener's `session: view_only`, or a gate said so
   bool client_init_seen_ = false;
-  asio::steady_timer session_timer_;
+  std::unique_ptr<asio::steady_timer> session_timer_;  // with session timers only (session_timers())
   std::chrono::steady_clock::time_point last_input_{};
   std::chrono::steady_clock::time_point last_screen_update_{};
   bool idle_warned_ = false;

@@ -36,7 +36,9 @@ awaitable<std::optional<tcp::resolver::results_type>> Session::resolve_target() 
   boost::system::error_code not_numeric;
   const auto address = asio::ip::make_address(target.host, not_numeric);
   if (!not_numeric) co_return tcp::resolver::results_type::create(tcp::endpoint(address, target.port), target.host, port);
-  auto [error, results] = co_await resolver_.async_resolve(target.host, port, tcp::resolver::numeric_service, use_tuple);
+  resolver_ = std::make_unique<tcp::resolver>(server_.get_executor());
+  auto [error, results] = co_await resolver_->async_resolve(target.host, port, tcp::resolver::numeric_service, use_tuple);
+  resolver_.reset();
   if (error || results.empty()) {
     note_end(DisconnectReason::target_unreachable,
              "cannot resolve " + target.host + ": " + (error ? error.message() : "no addresses"));

@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,6 +35,17 @@ rfb::Direction other(rfb::Direction direction) {
 }
 DisconnectReason side_closed(bool client_side) {
   return client_side ? DisconnectReason::client_closed : DisconnectReason::server_closed;
+}
+
+// At most once a minute: the relay still works, only slower.
+void warn_no_pipe(int error_number) {
+  static std::chrono::steady_clock::time_point last_warning{};  // the io thread's
+  const auto now = std::chrono::steady_clock::now();
+  if (last_warning != std::chrono::steady_clock::time_point{} && now - last_warning < std::chrono::minutes(1)) return;
+  last_warning = now;
+  spdlog::warn("relay: no pipe for splice ({}): copying through the proxy instead; raise the open-files limit "
+               "(LimitNOFILE) for zero-copy relaying",
+               std::strerror(error_number));
 }
 
 }  // namespace
@@ -103,6 +116,7 @@ void Session::move_parked(rfb::Direction direction) {
     }
     if (in_pipe == 0) {
       if (!pipe.take()) {
+        warn_no_pipe(errno);
         pipe.give_back_empty();
         return copy_parked(direction);
       }
@@ -153,38 +167,7 @@ void Session::move_parked(rfb::Direction direction) {
 // No pipe to be had (the descriptor limit): copy through a pooled buffer
 // until the source is drained, then wait parked again.
 void Session::copy_parked(rfb::Direction direction) {
-  auto copy_until_drained = [](Session& session, rfb::Direction direction) -> awaitable<void> {
-    const bool client = from_client(direction);
-    relay::TcpLeg from(session.source_socket(direction), session.services_.buffers);
-    tcp::socket& to = session.source_socket(other(direction));
-    std::uint64_t& counter = client ? session.bytes_in_ : session.bytes_out_;
-    while (!session.closing_) {
-      const auto read = from.read_now();
-      if (read.error == asio::error::eof) {
-        session.note_end(side_closed(client), {});
-        boost::system::error_code ignored;
-        to.shutdown(tcp::socket::shutdown_send, ignored);
-        co_return;
-      }
-      if (read.error) {
-        session.fail_socket(client, read.error);
-        co_return;
-      }
-      if (read.bytes.empty()) {
-        session.parked_[index(direction)] = true;  // drained
-        co_return;
-      }
-      counter += read.bytes.size();
-      const auto [error, written] =
-          co_await asio::async_write(to, asio::buffer(read.bytes.data(), read.bytes.size()), use_tuple);
-      from.chunk_done();
-      if (error) {
-        session.fail_socket(!client, error);
-        co_return;
-      }
-    }
-  };
-  co_spawn(server_.get_executor(), copy_until_drained(*this, direction),
+  co_spawn(server_.get_executor(), copy_until_drained(direction),
            [self = shared_from_this(), direction](std::exception_ptr error) {
              auto& parked = self->parked_[index(direction)];
              if (error) {
@@ -194,6 +177,39 @@ void Session::copy_parked(rfb::Direction direction) {
              if (std::exchange(parked, false) && !self->closing_) return self->wait_readable(direction);
              self->parked_direction_done(direction);
            });
+}
+
+awaitable<void> Session::copy_until_drained(rfb::Direction direction) {
+  const bool client = from_client(direction);
+  relay::TcpLeg from(source_socket(direction), services_.buffers);
+  tcp::socket& to = source_socket(other(direction));
+  std::uint64_t& counter = client ? bytes_in_ : bytes_out_;
+  while (!closing_) {
+    const relay::ReadResult read = from.read_now();
+    if (read.error == asio::error::eof) {
+      note_end(side_closed(client), {});
+      boost::system::error_code ignored;
+      to.shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    if (read.error) {
+      fail_socket(client, read.error);
+      co_return;
+    }
+    if (read.bytes.empty()) {
+      parked_[index(direction)] = true;  // drained: wait parked again
+      co_return;
+    }
+    counter += read.bytes.size();
+    // Into a local first: GCC 12 miscompiles some bindings taken straight from a co_await.
+    relay::WriteResult written{};
+    written = co_await asio::async_write(to, asio::buffer(read.bytes.data(), read.bytes.size()), use_tuple);
+    from.chunk_done();
+    if (const auto error = std::get<0>(written)) {
+      fail_socket(!client, error);
+      co_return;
+    }
+  }
 }
 
 void Session::parked_direction_done(rfb::Direction) {

@@ -212,6 +212,7 @@ bool Session::has_session_timers() const {
 awaitable<void> Session::session_timers() {
   const auto& rules = listener_->config.session;
   const auto ends_at = rules.max_duration ? std::optional(started_ + *rules.max_duration) : std::nullopt;
+  session_timer_ = std::make_unique<asio::steady_timer>(server_.get_executor());
   while (!closing_ && !relay_over_) {
     const auto now = std::chrono::steady_clock::now();
     if (ends_at && now >= *ends_at) {
@@ -239,8 +240,8 @@ awaitable<void> Session::session_timers() {
     } else if (rules.input_idle_timeout) {
       next = std::min(next, now + std::chrono::seconds(1));  // the handshake is not over yet: look again
     }
-    session_timer_.expires_at(next);
-    co_await session_timer_.async_wait(use_tuple);
+    session_timer_->expires_at(next);
+    co_await session_timer_->async_wait(use_tuple);
   }
 }
 

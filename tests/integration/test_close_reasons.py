@@ -2,23 +2,16 @@
 relayed as a half-close (the server can still answer) and ends as
 client_closed; a server that closes first ends as server_closed."""
 import socket
-import struct
 import unittest
 
-from vhm_harness import (IntegrationTest, client_handshake_none, record_hooks, recv_exact,
-                         recv_until_eof, server_init, wait_session_done)
+from vhm_harness import (IntegrationTest, client_handshake_none, record_hooks, recv_until_eof,
+                         serve_handshake_none, wait_session_done)
 
 FAREWELL = b"server-farewell-after-client-eof"
 
 
 def serve_none_handshake(conn):
-    conn.sendall(b"RFB 003.008\n")
-    recv_exact(conn, 12)
-    conn.sendall(b"\x01\x01")
-    recv_exact(conn, 1)
-    conn.sendall(struct.pack(">I", 0))
-    recv_exact(conn, 1)
-    conn.sendall(server_init(320, 240, b"vhm-it fake desk"))
+    serve_handshake_none(conn, 320, 240, b"vhm-it fake desk")
 
 
 class CloseReasons(IntegrationTest):

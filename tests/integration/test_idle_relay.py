@@ -6,15 +6,15 @@ from either side, and a shutdown that closes idle sessions still fires each
 one's disconnect."""
 import hashlib
 import os
+import resource
 import signal
 import socket
-import struct
 import threading
 import time
 import unittest
 
 from vhm_harness import (IntegrationTest, client_handshake_none, record_hooks, recv_exact, recv_until_eof,
-                         server_init, wait_session_done)
+                         serve_handshake_none, wait_session_done, wait_until)
 
 DESKTOP = b"vhm-it idle desk"
 HANDSHAKE_IN = 12 + 1 + 1  # version, security choice, ClientInit
@@ -23,13 +23,7 @@ PAUSE = 0.5  # long enough for both directions to park
 
 
 def serve_none_handshake(conn):
-    conn.sendall(b"RFB 003.008\n")
-    recv_exact(conn, 12)
-    conn.sendall(b"\x01\x01")
-    recv_exact(conn, 1)
-    conn.sendall(struct.pack(">I", 0))
-    recv_exact(conn, 1)
-    conn.sendall(server_init(320, 240, DESKTOP))
+    serve_handshake_none(conn, 320, 240, DESKTOP)
 
 
 def pattern(size: int, seed: int) -> bytes:
@@ -37,10 +31,11 @@ def pattern(size: int, seed: int) -> bytes:
 
 
 class IdleRelay(IntegrationTest):
-    def start(self, handler, sessions: int = 1, global_=None):
+    def start(self, handler, sessions: int = 1, global_=None, extra_env=None):
         server = self.fake_server(handler)
         listener = {"listen": "127.0.0.1:0", "target": server.target}
-        proxy = self.start_proxy(self.config([listener], record_hooks(self.events_file), global_=global_))
+        proxy = self.start_proxy(self.config([listener], record_hooks(self.events_file), global_=global_),
+                                 extra_env=extra_env)
         clients = []
         for _ in range(sessions):
             client = self.client(proxy.port())
@@ -89,6 +84,54 @@ class IdleRelay(IntegrationTest):
         self.assertEqual(disconnect["bytes_in"], str(HANDSHAKE_IN + len(upload)))
         self.assertEqual(disconnect["bytes_out"], str(HANDSHAKE_OUT + len(download)))
         self.assert_closed_logged(proxy, disconnect.session_id, "client_closed")
+
+    def test_without_a_pipe_the_idle_relay_copies_exactly_and_says_why(self):
+        upload, download = pattern(1 << 20, 3), pattern(8 << 20, 4)
+        received = {}
+
+        def handler(conn, _index):
+            serve_none_handshake(conn)
+            conn.settimeout(30)
+            sender = threading.Thread(target=conn.sendall, args=(download,))
+            sender.start()
+            received["upload"] = recv_exact(conn, len(upload))
+            sender.join()
+            recv_until_eof(conn, timeout=30)
+            conn.close()
+
+        proxy, (client,) = self.start(handler)
+        # A viewer that leaves at once: the proxy meets an EOF before the
+        # limit below. UBSan (in the sanitized test build) checks an object's
+        # type the first time it sees it through a pipe of its own, which the
+        # limit takes away; seen once, the type is known without one.
+        early = self.client(proxy.port())
+        self.assertEqual(recv_exact(early, 12)[:4], b"RFB ")
+        early.close()
+        proxy.log().wait_for(r"closed \(client_closed: closed without a ProtocolVersion\)")
+        # No room left for a splice pipe (two descriptors): below the new
+        # limit only the lowest free descriptor number stays free.
+        pid = proxy.proc.pid
+        limits = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        open_fds = {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
+        lowest_free = min(set(range(len(open_fds) + 1)) - open_fds)
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free + 1, limits[1]))
+        client.settimeout(30)
+        threading.Thread(target=client.sendall, args=(upload,), daemon=True).start()
+        got = bytearray()
+        while len(got) < len(download):
+            chunk = client.recv(64 * 1024)
+            self.assertTrue(chunk, "the proxy closed before the download was complete")
+            got += chunk
+            time.sleep(0.001)  # slower than the proxy: its writes wait for room
+        self.assertEqual(hashlib.sha256(got).hexdigest(), hashlib.sha256(download).hexdigest())
+        wait_until(lambda: "upload" in received, what="the upload to reach the server")
+        self.assertEqual(hashlib.sha256(received["upload"]).hexdigest(), hashlib.sha256(upload).hexdigest())
+        proxy.log().wait_for(r"warning relay: no pipe for splice \(Too many open files\): copying")
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, limits)  # the disconnect hook needs its pipes
+        client.close()
+        (disconnect,) = self.disconnects()
+        self.assertEqual(disconnect["bytes_in"], str(HANDSHAKE_IN + len(upload)))
+        self.assertEqual(disconnect["bytes_out"], str(HANDSHAKE_OUT + len(download)))
 
     def test_many_pauses_each_wake_the_relay_in_both_directions(self):
         rounds = 25

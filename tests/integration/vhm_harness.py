@@ -674,6 +674,17 @@ def client_handshake_none(sock: socket.socket) -> tuple[int, int, bytes]:
     return width, height, recv_exact(sock, length)
 
 
+def serve_handshake_none(conn: socket.socket, width: int, height: int, name: bytes):
+    """RFB 3.8 server side with security None, up to ServerInit (a FakeServer handler's start)."""
+    conn.sendall(b"RFB 003.008\n")
+    recv_exact(conn, 12)
+    conn.sendall(b"\x01\x01")
+    recv_exact(conn, 1)
+    conn.sendall(struct.pack(">I", 0))
+    recv_exact(conn, 1)
+    conn.sendall(server_init(width, height, name))
+
+
 class FakeServer:
     """A scripted RFB server on 127.0.0.1:0: handler(conn, index) per connection;
     the connection is closed when the handler returns."""
