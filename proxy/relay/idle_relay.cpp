@@ -28,7 +28,6 @@ namespace {
 // Splices per turn for one direction before other sessions get the io thread.
 constexpr int moves_per_turn = 16;
 
-boost::system::error_code last_error() { return {errno, boost::system::system_category()}; }
 bool from_client(rfb::Direction direction) { return direction == rfb::Direction::client_to_server; }
 rfb::Direction other(rfb::Direction direction) {
   return from_client(direction) ? rfb::Direction::server_to_client : rfb::Direction::client_to_server;
@@ -135,7 +134,7 @@ void Session::move_parked(rfb::Direction direction) {
         return wait_readable(direction);
       }
       if (n < 0) {
-        const auto error = last_error();
+        const auto error = relay::last_splice_error();
         pipe.give_back_empty();
         fail_socket(client, error);
         return parked_direction_done(direction);
@@ -158,7 +157,7 @@ void Session::move_parked(rfb::Direction direction) {
                     });
       return;
     }
-    fail_socket(!client, m < 0 ? last_error() : boost::system::error_code(asio::error::broken_pipe));
+    fail_socket(!client, m < 0 ? relay::last_splice_error() : boost::system::error_code(asio::error::broken_pipe));
     return parked_direction_done(direction);
   }
   parked_direction_done(direction);  // closing

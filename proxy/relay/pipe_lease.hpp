@@ -6,8 +6,11 @@
 // lease.
 #include <fcntl.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <optional>
+
+#include <boost/system/error_code.hpp>
 
 #include "proxy/relay/pipe.hpp"
 
@@ -16,6 +19,9 @@ namespace vhm::proxy::relay {
 // One splice(2) asks for this much; the pipe takes what fits.
 inline constexpr std::size_t splice_chunk = 1 << 20;
 inline constexpr unsigned splice_flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+
+// What a failed splice(2) or pipe2(2) just left in errno.
+inline boost::system::error_code last_splice_error() { return {errno, boost::system::system_category()}; }
 
 // The io thread's pool of empty relay pipes (relay/splice.cpp).
 PipePool& relay_pipes();

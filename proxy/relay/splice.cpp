@@ -24,7 +24,6 @@ constexpr int relay_pipe_size = 256 * 1024;
 // Empty pipes kept open for the next burst of any session (the io thread's).
 constexpr std::size_t spare_pipes = 64;
 
-boost::system::error_code last_error() { return {errno, boost::system::system_category()}; }
 
 }  // namespace
 
@@ -71,7 +70,7 @@ awaitable<Session::SpliceEnd> Session::splice_relay(tcp::socket& from, tcp::sock
         continue;
       }
       if (n < 0) {
-        const auto error = last_error();
+        const auto error = relay::last_splice_error();
         pipe.give_back_empty();
         fail_socket(from_client, error);
         co_return SpliceEnd::done;
@@ -99,7 +98,7 @@ awaitable<Session::SpliceEnd> Session::splice_relay(tcp::socket& from, tcp::sock
       }
       continue;
     }
-    fail_socket(!from_client, m < 0 ? last_error() : boost::system::error_code(asio::error::broken_pipe));
+    fail_socket(!from_client, m < 0 ? relay::last_splice_error() : boost::system::error_code(asio::error::broken_pipe));
     co_return SpliceEnd::done;
   }
   co_return SpliceEnd::done;
