@@ -18,7 +18,7 @@
 #include <array>
 #include <optional>
 #include <set>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "admin/admin_routes.hpp"
 #include "conf/address.hpp"

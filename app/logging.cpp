@@ -1,6 +1,6 @@
 #include "app/logging.hpp"
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "app/loop_flushed_sink.hpp"
 

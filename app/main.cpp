@@ -10,7 +10,7 @@
 #include <optional>
 #include <string_view>
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "app/cli.hpp"
 #include "app/ctl_command.hpp"

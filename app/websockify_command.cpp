@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "conf/address.hpp"
 #include "conf/load_frontend.hpp"

@@ -11,7 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/program_options.hpp>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "admin/admin_server.hpp"
 #include "app/logging.hpp"

@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "broker/spool/spool_format.hpp"
 #include "util/write_all.hpp"

@@ -15,7 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "conf/redis_url.hpp"
 #include "tls/error_text.hpp"

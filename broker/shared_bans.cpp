@@ -12,7 +12,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "broker/redis_client.hpp"
 #include "broker/shared_bans_logic.hpp"

@@ -14,7 +14,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "broker/redis_client.hpp"
 #include "hooks/event_json.hpp"

@@ -18,7 +18,7 @@
 #include <cstring>
 #include <optional>
 #include <set>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "control/protocol.hpp"
 #include "control/socket_file.hpp"

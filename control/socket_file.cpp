@@ -7,7 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 #include <system_error>
 
 namespace vhm::control {

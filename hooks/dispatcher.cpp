@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "hooks/async_action.hpp"
 #include "hooks/command_line.hpp"

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <system_error>
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "hooks/event_json.hpp"
 #include "hooks/unique_fd.hpp"

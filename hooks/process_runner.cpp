@@ -14,7 +14,7 @@
 #include <system_error>
 #include <vector>
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "hooks/line_splitter.hpp"
 #include "hooks/spawn.hpp"

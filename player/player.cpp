@@ -1,6 +1,6 @@
 #include "player/player.hpp"
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <boost/asio/signal_set.hpp>
 

@@ -1,6 +1,6 @@
 #include "player/viewer_session.hpp"
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <boost/asio/write.hpp>
 

@@ -1,6 +1,6 @@
 #include "proxy/blocking.hpp"
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "policy/ban_store.hpp"
 #include "policy/log_lines.hpp"

@@ -2,7 +2,7 @@
 
 #include <sys/socket.h>
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "conf/address.hpp"
 #include "policy/log_lines.hpp"

@@ -1,6 +1,6 @@
 #include "proxy/proxy_control.hpp"
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "proxy/blocking.hpp"
 #include "proxy/session.hpp"

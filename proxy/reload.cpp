@@ -5,7 +5,7 @@
 // ones take the new settings for new connections, the hook dispatcher and
 // the sessions' gates switch to the new hooks together, blocking takes its
 // new settings with the current bans.
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "conf/address.hpp"
 #include "proxy/reload_plan.hpp"

@@ -1,6 +1,6 @@
 #include "proxy/server.hpp"
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <csignal>
 

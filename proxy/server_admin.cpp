@@ -2,7 +2,7 @@
 // start() beside the control socket (before the privilege drop), answering
 // with the same ProxyControl, closed when the shutdown finishes. During the
 // shutdown grace it still answers, with /readyz at 503.
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "conf/address.hpp"
 #include "proxy/server.hpp"

@@ -1,6 +1,6 @@
 #include "proxy/session.hpp"
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>

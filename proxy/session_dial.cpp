@@ -4,7 +4,7 @@
 // connection's original destination; its upstream socket is bound before the
 // connect (to the client's address under tproxy) and registered for loop
 // detection (transparent_loop.hpp).
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <boost/asio/connect.hpp>
 

@@ -11,7 +11,7 @@
 // viewer's answer, the answer goes on too; only a server older than the
 // viewer's answer cannot be joined, and then the viewer is told in RFB's own
 // words (the server's refusal, or "connect again" once its version is learned).
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>

@@ -7,7 +7,7 @@
 // plaintext, so VncAuth results, Plain user names and ServerInit are seen.
 // The plaintext exists only inside this process.
 #include <openssl/ssl.h>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <boost/asio/ssl/stream.hpp>
 

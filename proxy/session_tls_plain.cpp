@@ -12,7 +12,7 @@
 // at a time, so each message is read whole, forwarded or answered, and shown
 // to the parser. Whenever the proxy has nothing to add it hands over to the
 // copying pumps at a message boundary.
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "service/status_text.hpp"
 

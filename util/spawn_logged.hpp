@@ -1,7 +1,7 @@
 #pragma once
 // co_spawn with a completion handler that logs what escaped the coroutine:
 // `detached` would hide bugs (STYLE.md, Errors). Shared by proxy/ and control/.
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <exception>

@@ -7,7 +7,7 @@
 #include <map>
 #include <mutex>
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "conf/placeholders.hpp"
 #include "hooks/syslog/rfc5424.hpp"

@@ -38,7 +38,7 @@
 #include <mutex>
 #include <thread>
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "hooks/async_action.hpp"
 #include "hooks/webhook/webhook_request.hpp"

@@ -19,7 +19,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "conf/duration.hpp"
 #include "policy/cidr.hpp"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
 #include "proxy/recording/recorder_service.hpp"
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <unistd.h>
 

@@ -3,7 +3,7 @@
 // events (recording_started / _failed / _finished, {recording_path},
 // {recording_bytes}), applies `on_error`, and closes the file before the
 // session's `disconnect`, so a hook on either event finds a finished file.
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "proxy/recording/recorder_service.hpp"
 #include "proxy/recording/recorder_tap.hpp"

@@ -8,7 +8,7 @@
 // Session object and two pending waits: no coroutine frame, buffer, pipe or
 // timer. Same contract as the pumps: half-close on EOF, any error ends both
 // directions, counters exact, one `disconnect` when both directions are done.
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <cerrno>
 #include <chrono>

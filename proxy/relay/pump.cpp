@@ -8,7 +8,7 @@
 // half-close, so there the first end ends the session. Plain TCP on both legs
 // switches to splice once nothing needs the bytes. The relay before VeNCrypt
 // termination stops where TLS starts (session_tls.cpp takes over).
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <boost/asio/ssl/stream.hpp>
 

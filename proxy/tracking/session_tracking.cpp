@@ -3,7 +3,7 @@
 // tap if anything needs it, turns what the tracker noticed into events
 // (clipboard, resize, screen_change, desktop_name), runs the idle and
 // duration timers, and puts the counters on `disconnect`.
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "proxy/session.hpp"
 #include "proxy/tracking/clipboard_file.hpp"

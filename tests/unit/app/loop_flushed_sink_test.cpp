@@ -3,7 +3,7 @@
 // loop, and what is pending when the loop is detached are written at once.
 #include <catch2/catch.hpp>
 
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -91,7 +91,7 @@ awaitable<http::response<http::string_body>> exchange(Stream& stream, boost::bea
 }  // namespace vhm::proxy::frontend::test
 
 #include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 #include <sstream>
 
 namespace vhm::proxy::frontend::test {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
+#include "util/log.hpp"
 
 #include "conf/config.hpp"
 #include "hooks/event.hpp"
