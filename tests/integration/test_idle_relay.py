@@ -30,12 +30,27 @@ def pattern(size: int, seed: int) -> bytes:
     return hashlib.shake_256(seed.to_bytes(4, "big")).digest(size)
 
 
+def exchange(upload: bytes, download: bytes, received: dict):
+    """A server that sends `download` while it reads `upload` (both
+    directions at once), then reads until the viewer's EOF: what it read goes
+    into received["upload"] and received["after"]."""
+    def handler(conn, _index):
+        serve_none_handshake(conn)
+        conn.settimeout(30)
+        sender = threading.Thread(target=conn.sendall, args=(download,))
+        sender.start()
+        received["upload"] = recv_exact(conn, len(upload))
+        sender.join()
+        received["after"] = recv_until_eof(conn, timeout=30)
+        conn.close()
+    return handler
+
+
 class IdleRelay(IntegrationTest):
-    def start(self, handler, sessions: int = 1, global_=None, extra_env=None):
+    def start(self, handler, sessions: int = 1, global_=None):
         server = self.fake_server(handler)
         listener = {"listen": "127.0.0.1:0", "target": server.target}
-        proxy = self.start_proxy(self.config([listener], record_hooks(self.events_file), global_=global_),
-                                 extra_env=extra_env)
+        proxy = self.start_proxy(self.config([listener], record_hooks(self.events_file), global_=global_))
         clients = []
         for _ in range(sessions):
             client = self.client(proxy.port())
@@ -53,18 +68,7 @@ class IdleRelay(IntegrationTest):
     def test_bytes_after_a_pause_go_both_ways_exactly_under_backpressure(self):
         upload, download = pattern(3 << 20, 1), pattern(24 << 20, 2)
         received = {}
-
-        def handler(conn, _index):
-            serve_none_handshake(conn)
-            conn.settimeout(30)
-            sender = threading.Thread(target=conn.sendall, args=(download,))
-            sender.start()  # both directions at once
-            received["upload"] = recv_exact(conn, len(upload))
-            sender.join()
-            received["after"] = recv_until_eof(conn, timeout=30)
-            conn.close()
-
-        proxy, (client,) = self.start(handler)
+        proxy, (client,) = self.start(exchange(upload, download, received))
         client.settimeout(30)
         threading.Thread(target=client.sendall, args=(upload,), daemon=True).start()
         got = bytearray()
@@ -88,18 +92,7 @@ class IdleRelay(IntegrationTest):
     def test_without_a_pipe_the_idle_relay_copies_exactly_and_says_why(self):
         upload, download = pattern(1 << 20, 3), pattern(8 << 20, 4)
         received = {}
-
-        def handler(conn, _index):
-            serve_none_handshake(conn)
-            conn.settimeout(30)
-            sender = threading.Thread(target=conn.sendall, args=(download,))
-            sender.start()
-            received["upload"] = recv_exact(conn, len(upload))
-            sender.join()
-            recv_until_eof(conn, timeout=30)
-            conn.close()
-
-        proxy, (client,) = self.start(handler)
+        proxy, (client,) = self.start(exchange(upload, download, received))
         # A viewer that leaves at once: the proxy meets an EOF before the
         # limit below. UBSan (in the sanitized test build) checks an object's
         # type the first time it sees it through a pipe of its own, which the
