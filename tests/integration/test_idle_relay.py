@@ -100,12 +100,20 @@ class IdleRelay(IntegrationTest):
         early = self.client(proxy.port())
         self.assertEqual(recv_exact(early, 12)[:4], b"RFB ")
         early.close()
-        proxy.log().wait_for(r"closed \(client_closed: closed without a ProtocolVersion\)")
+        # Its hooks (which need pipes too) are done and their descriptors closed.
+        wait_session_done(self.events_file, count=1)
+        proxy.log().wait_for(r"hook record_disconnect \[session \w+\] exited")
+        pid = proxy.proc.pid
+
+        def settled_fds():
+            before = set(os.listdir(f"/proc/{pid}/fd"))
+            time.sleep(0.2)
+            return before if before == set(os.listdir(f"/proc/{pid}/fd")) else None
+
+        open_fds = {int(fd) for fd in wait_until(settled_fds, what="the proxy's descriptors to settle")}
         # No room left for a splice pipe (two descriptors): below the new
         # limit only the lowest free descriptor number stays free.
-        pid = proxy.proc.pid
         limits = resource.prlimit(pid, resource.RLIMIT_NOFILE)
-        open_fds = {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
         lowest_free = min(set(range(len(open_fds) + 1)) - open_fds)
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free + 1, limits[1]))
         client.settimeout(30)
@@ -122,7 +130,11 @@ class IdleRelay(IntegrationTest):
         proxy.log().wait_for(r"warning relay: no pipe for splice \(Too many open files\): copying")
         resource.prlimit(pid, resource.RLIMIT_NOFILE, limits)  # the disconnect hook needs its pipes
         client.close()
-        (disconnect,) = self.disconnects()
+        # Two sessions end: the early viewer's (0 bytes in) and this one.
+        sessions = wait_session_done(self.events_file, count=2)
+        (records,) = [records for records in sessions.values() if records[-1]["bytes_in"] != "0"]
+        self.assertEqual([r.event for r in records], ["connect", "auth_success", "disconnect"])
+        disconnect = records[-1]
         self.assertEqual(disconnect["bytes_in"], str(HANDSHAKE_IN + len(upload)))
         self.assertEqual(disconnect["bytes_out"], str(HANDSHAKE_OUT + len(download)))
 
