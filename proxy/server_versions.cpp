@@ -24,6 +24,11 @@ bool ServerVersions::learn(const std::string& target, const VersionMessageBytes&
   return true;
 }
 
+void ServerVersions::forget(const std::string& target) {
+  std::lock_guard lock(mutex_);
+  versions_.erase(target);
+}
+
 VersionMessageBytes version_message(int major, int minor) {
   char text[16];
   std::snprintf(text, sizeof text, "RFB %03d.%03d\n", major % 1000, minor % 1000);

@@ -24,6 +24,9 @@ class ServerVersions {
   std::optional<VersionMessageBytes> lookup(const std::string& target) const;
   // True when this changed what the target is greeted with.
   bool learn(const std::string& target, const VersionMessageBytes& version);
+  // The target answered otherwise than learned: greet in the default again
+  // until it is learned anew.
+  void forget(const std::string& target);
 
  private:
   mutable std::mutex mutex_;

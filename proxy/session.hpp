@@ -156,7 +156,8 @@ class Session : public std::enable_shared_from_this<Session> {
   awaitable<bool> greet_viewer();
   awaitable<bool> join_server_version();
   awaitable<bool> refuse_greeted_viewer(const std::string& reason);
-  VersionMessageBytes greeting() const;
+  VersionMessageBytes greeting();
+  std::size_t answer_server_early();  // bytes of the viewer's version written
   void learn_server_version();
   // Zero-copy relay of one direction through a pipe (relay/splice.cpp), with
   // a tee(2) into the recorder's pipe when it records this direction.
@@ -268,6 +269,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Scanner shield: the viewer's ProtocolVersion, read before dialing. Once
   // the relay runs, set means both version messages went where they belong.
   VersionMessageBytes greeted_with_{};
+  bool greeted_as_learned_ = false;  // greeted_with_ is what this target last answered
   std::optional<VersionMessageBytes> viewer_version_;
   std::optional<VersionMessageBytes> server_version_;  // as the server sent it, learned at its security offer
   bool auth_gate_pending_ = false;  // the server accepted; an auth_success gate must decide

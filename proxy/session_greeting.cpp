@@ -11,6 +11,11 @@
 // viewer's answer, the answer goes on too; only a server older than the
 // viewer's answer cannot be joined, and then the viewer is told in RFB's own
 // words (the server's refusal, or "connect again" once its version is learned).
+// A target whose version was learned gets the viewer's answer right after the
+// dial, before its own version is read: a server reads the answer only after
+// writing its version, so nothing changes for it, and the handshake saves the
+// wait for the server's version and the proxy's turn after it. A target that
+// then answers otherwise is forgotten, so the next viewer takes the careful path.
 #include "util/log.hpp"
 
 #include <boost/asio/read.hpp>
@@ -40,9 +45,12 @@ rfb::Version effective(const VersionMessageBytes& message) {
 
 }  // namespace
 
-VersionMessageBytes Session::greeting() const {
+VersionMessageBytes Session::greeting() {
   if (services_.server_versions)
-    if (auto learned = services_.server_versions->lookup(target_text())) return *learned;
+    if (auto learned = services_.server_versions->lookup(target_text())) {
+      greeted_as_learned_ = true;
+      return *learned;
+    }
   if (const auto& configured = listener_->config.server_version)
     return version_message(configured->first, configured->second);
   return version_message(3, 8);
@@ -82,8 +90,21 @@ awaitable<bool> Session::greet_viewer() {
   co_return true;
 }
 
+std::size_t Session::answer_server_early() {
+  // 12 bytes into a fresh connection's empty send buffer: written at once,
+  // without a turn of the loop. A TLS target (target_tls) takes the usual path.
+  if (!greeted_as_learned_ || listener_->config.target_tls) return 0;
+  boost::system::error_code error;
+  const std::size_t written = asio::write(server_, asio::buffer(*viewer_version_), error);
+  // A server that refuses and hangs up may have closed already: its refusal
+  // is still read below, and a real failure shows there too.
+  if (error) spdlog::debug("session {}: early ProtocolVersion to {}: {}", id(), target_text(), error.message());
+  return written;
+}
+
 awaitable<bool> Session::join_server_version() {
   CancelOnExit cancel_watchdog{timer_};
+  const std::size_t answered = answer_server_early();
   VersionMessageBytes theirs{};
   auto [read_error, read] = co_await asio::async_read(*server_stream_, asio::buffer(theirs), use_tuple);
   if (read_error) {
@@ -92,8 +113,10 @@ awaitable<bool> Session::join_server_version() {
     fail_socket(false, read_error);
     co_return false;
   }
-  const auto pass_viewer_version = [this]() -> awaitable<bool> {
-    auto [write_error, written] = co_await asio::async_write(*server_stream_, asio::buffer(*viewer_version_), use_tuple);
+  const auto pass_viewer_version = [this, answered]() -> awaitable<bool> {
+    if (answered == viewer_version_->size()) co_return true;
+    auto [write_error, written] =
+        co_await asio::async_write(*server_stream_, asio::buffer(*viewer_version_) + answered, use_tuple);
     if (write_error) {
       fail_socket(false, write_error);
       co_return false;
@@ -104,6 +127,7 @@ awaitable<bool> Session::join_server_version() {
     server_version_ = theirs;
     co_return co_await pass_viewer_version();
   }
+  if (greeted_as_learned_ && services_.server_versions) services_.server_versions->forget(target_text());
 
   // The server's version is not the greeting: the parser follows what the
   // server really said from here on.
@@ -131,7 +155,7 @@ awaitable<bool> Session::join_server_version() {
   // hangs up: what is already there is read first, so writing to a closed
   // peer cannot reset the connection and lose the refusal.
   boost::system::error_code ignored;
-  bool asked = false;
+  bool asked = answered > 0;  // an early answer asked already: the server's reply says what it speaks now
   std::array<std::uint8_t, 512> chunk{};
   while (!closing_) {
     if (!asked && server_.available(ignored) == 0) {

@@ -213,6 +213,81 @@ class ScannerShield(IntegrationTest):
         with connect_client("127.0.0.1", proxy.port()) as sock:
             self.assertEqual(recv_exact(sock, 12), b"RFB 005.000\n")
 
+    def test_a_learned_server_has_the_viewers_answer_before_it_speaks(self):
+        """Once a target's version is learned, the viewer's answer goes out
+        right after the dial: the server finds it waiting when it has written
+        its own version (one wait less in every handshake). The first viewer,
+        with nothing learned, is answered only after the server spoke."""
+        waiting, answers = [], []
+
+        def handler(conn, _index):
+            time.sleep(0.3)  # the proxy has dialed and done what it does before reading
+            conn.setblocking(False)
+            try:
+                waiting.append(conn.recv(12, socket.MSG_PEEK))
+            except BlockingIOError:
+                waiting.append(b"")
+            conn.setblocking(True)
+            conn.sendall(b"RFB 003.008\n")
+            answers.append(recv_exact(conn, 12))
+            conn.sendall(b"\x01\x01")
+            recv_exact(conn, 1)
+            conn.sendall(struct.pack(">I", 0))
+            recv_exact(conn, 1)
+            conn.sendall(server_init(320, 200, b"learned"))
+            time.sleep(0.3)
+        server = self.fake_server(handler)
+        proxy = self.shielded_proxy(server.target)
+        for _ in range(2):
+            with connect_client("127.0.0.1", proxy.port()) as sock:
+                self.assertEqual(recv_exact(sock, 12), b"RFB 003.008\n")
+                sock.sendall(b"RFB 003.008\n")
+                self.assertEqual(recv_exact(sock, 2), b"\x01\x01")
+                sock.sendall(b"\x01")
+                self.assertEqual(recv_exact(sock, 4), b"\0\0\0\0")
+                sock.sendall(b"\x01")
+                self.assertEqual(struct.unpack(">HH", recv_exact(sock, 4)), (320, 200))
+        self.assertEqual(waiting, [b"", b"RFB 003.008\n"])
+        self.assertEqual(answers, [b"RFB 003.008\n"] * 2)
+        sessions = wait_session_done(self.events_file, count=2)
+        self.assertEqual([records[-1]["reason"] for records in sessions.values()], ["client_closed"] * 2)
+
+    def test_a_learned_server_that_starts_refusing_is_passed_on_and_forgotten(self):
+        """A target learned as 3.7 gets the viewer's answer early; when it
+        then refuses in 3.3 and hangs up (a blacklisting Xvnc), the refusal
+        still reaches the viewer in its version, and the target is forgotten:
+        the next viewer is greeted in the default 3.8 again."""
+        reason = b"Too many security failures"
+
+        def handler(conn, index):
+            if index == 1:
+                conn.sendall(b"RFB 003.003\n" + struct.pack(">II", 0, len(reason)) + reason)
+                return
+            conn.sendall(b"RFB 003.007\n")
+            recv_exact(conn, 12)
+            conn.sendall(b"\x01\x01")
+            time.sleep(0.5)
+        server = self.fake_server(handler)
+        proxy = self.shielded_proxy(server.target)
+        # Learned from the first viewer, which is told to connect again.
+        with connect_client("127.0.0.1", proxy.port()) as sock:
+            self.assertEqual(recv_exact(sock, 12), b"RFB 003.008\n")
+            sock.sendall(b"RFB 003.008\n")
+            self.assertEqual(recv_exact(sock, 1), b"\x00")
+            self.assertIn("connect again", read_reason(sock))
+        proxy.log().wait_for(r"speaks \"RFB 003\.007\": viewers are greeted with it from now on")
+        with connect_client("127.0.0.1", proxy.port()) as sock:
+            self.assertEqual(recv_exact(sock, 12), b"RFB 003.007\n")
+            sock.sendall(b"RFB 003.007\n")
+            self.assertEqual(recv_exact(sock, 1), b"\x00", "expected a 3.7 refusal (count 0)")
+            self.assertEqual(read_reason(sock), reason.decode())
+            self.assertTrue(wait_peer_closed(sock))
+        with connect_client("127.0.0.1", proxy.port()) as sock:
+            self.assertEqual(recv_exact(sock, 12), b"RFB 003.008\n")
+        sessions = wait_session_done(self.events_file, count=3)
+        reasons = sorted(records[-1]["reason"] for records in sessions.values())
+        self.assertEqual(reasons, ["client_closed", "protocol_error", "server_closed"])
+
     def test_a_blacklisting_servers_refusal_reaches_the_viewer_and_teaches_nothing(self):
         """A blacklisting Xvnc greets with 3.3 and refuses at once, whatever it
         normally speaks: the viewer gets the reason in its own version, and the

@@ -30,6 +30,17 @@ TEST_CASE("server versions: nothing is known until learned; learning again chang
   CHECK_FALSE(versions.lookup("127.0.0.1:5902").has_value());
 }
 
+TEST_CASE("server versions: a forgotten target is unknown again, the others stay") {
+  ServerVersions versions;
+  versions.learn("127.0.0.1:5901", version_message(3, 7));
+  versions.learn("127.0.0.1:5902", version_message(3, 3));
+  versions.forget("127.0.0.1:5901");
+  CHECK_FALSE(versions.lookup("127.0.0.1:5901").has_value());
+  CHECK(text(*versions.lookup("127.0.0.1:5902")) == "RFB 003.003\n");
+  versions.forget("127.0.0.1:5999");  // never learned: nothing happens
+  CHECK(versions.learn("127.0.0.1:5901", version_message(3, 7)));
+}
+
 TEST_CASE("server versions: bounded, however many targets a transparent listener fronts") {
   ServerVersions versions;
   for (std::size_t i = 0; i < ServerVersions::max_targets * 3; ++i)
