@@ -16,7 +16,7 @@
 #include "hooks/event_sink.hpp"
 #include "proxy/asio.hpp"
 #include "proxy/relay/buffer_pool.hpp"
-#include "proxy/relay/pipe_lease.hpp"
+#include "proxy/relay/splice_pipe.hpp"
 #include "proxy/relay/tap.hpp"
 #include "proxy/disconnect_reason.hpp"
 #include "proxy/frontend/front_end.hpp"
@@ -164,6 +164,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // no_pipe, copy_again, parked: nothing moved is left behind.
   enum class SpliceEnd { done, no_pipe, copy_again, parked };
   awaitable<SpliceEnd> splice_relay(tcp::socket& from, tcp::socket& to, rfb::Direction direction);
+  void pass_eof(bool from_client, tcp::socket& to);  // half-close: note it, FIN to the other side
   // Tees the first `in_pipe` bytes of `pipe_read` to the tap that tees this
   // direction (as far as its pipe has room; waits, bounded, when it has
   // none). Returns how many bytes at the front of the pipe may be spliced on
@@ -298,8 +299,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<bool, 2> direction_ended_{};
   int parked_directions_ = 0;  // directions run_parked() still relays
   // The parked relay's bytes in flight, per direction.
-  std::array<relay::PipeLease, 2> parked_pipes_;
-  std::array<std::size_t, 2> parked_in_pipe_{};
+  std::array<relay::SplicePipe, 2> parked_pipes_;
   // Fixed when the handshake watchdog first runs, so every phase of one
   // session shares one handshake_timeout.
   std::chrono::steady_clock::time_point handshake_deadline_{};

@@ -10,9 +10,7 @@
 // directions, counters exact, one `disconnect` when both directions are done.
 #include "util/log.hpp"
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
@@ -20,6 +18,7 @@
 #include <boost/asio/write.hpp>
 
 #include "proxy/relay/legs.hpp"
+#include "proxy/relay/splice_pipe.hpp"
 #include "proxy/session.hpp"
 
 namespace vhm::proxy {
@@ -32,19 +31,16 @@ bool from_client(rfb::Direction direction) { return direction == rfb::Direction:
 rfb::Direction other(rfb::Direction direction) {
   return from_client(direction) ? rfb::Direction::server_to_client : rfb::Direction::client_to_server;
 }
-DisconnectReason side_closed(bool client_side) {
-  return client_side ? DisconnectReason::client_closed : DisconnectReason::server_closed;
-}
 
 // At most once a minute: the relay still works, only slower.
-void warn_no_pipe(int error_number) {
+void warn_no_pipe(const boost::system::error_code& error) {
   static std::chrono::steady_clock::time_point last_warning{};  // the io thread's
   const auto now = std::chrono::steady_clock::now();
   if (last_warning != std::chrono::steady_clock::time_point{} && now - last_warning < std::chrono::minutes(1)) return;
   last_warning = now;
   spdlog::warn("relay: no pipe for splice ({}): copying through the proxy instead; raise the open-files limit "
                "(LimitNOFILE) for zero-copy relaying",
-               std::strerror(error_number));
+               error.message());
 }
 
 }  // namespace
@@ -101,64 +97,52 @@ void Session::wait_readable(rfb::Direction direction) {
 }
 
 void Session::move_parked(rfb::Direction direction) {
-  const auto d = index(direction);
+  using Fill = relay::SplicePipe::Fill;
+  using Drain = relay::SplicePipe::Drain;
   const bool client = from_client(direction);
   tcp::socket& from = source_socket(direction);
   tcp::socket& to = source_socket(other(direction));
-  auto& pipe = parked_pipes_[d];
-  auto& in_pipe = parked_in_pipe_[d];
+  auto& pipe = parked_pipes_[index(direction)];
   std::uint64_t& counter = client ? bytes_in_ : bytes_out_;
+  boost::system::error_code error;
   for (int moves = 0; !closing_; ++moves) {
     if (moves == moves_per_turn) {
       asio::post(from.get_executor(), [self = shared_from_this(), direction] { self->move_parked(direction); });
       return;
     }
-    if (in_pipe == 0) {
-      if (!pipe.take()) {
-        warn_no_pipe(errno);
-        pipe.give_back_empty();
-        return copy_parked(direction);
+    if (pipe.empty()) {
+      switch (pipe.fill(from.native_handle(), counter, error)) {
+        case Fill::filled:
+          break;
+        case Fill::drained:
+          return wait_readable(direction);
+        case Fill::eof:
+          pass_eof(client, to);
+          return parked_direction_done(direction);
+        case Fill::no_pipe:
+          warn_no_pipe(error);
+          return copy_parked(direction);
+        case Fill::failed:
+          fail_socket(client, error);
+          return parked_direction_done(direction);
       }
-      const ssize_t n =
-          ::splice(from.native_handle(), nullptr, pipe->write_end(), nullptr, relay::splice_chunk, relay::splice_flags);
-      if (n == 0) {  // EOF: pass it on, keep the other direction going
-        pipe.give_back_empty();
-        note_end(side_closed(client), {});
-        boost::system::error_code ignored;
-        to.shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    std::size_t moved = 0;
+    switch (pipe.drain(to.native_handle(), pipe.in_pipe(), moved, error)) {
+      case Drain::moved:
+        break;
+      case Drain::sink_full:  // backpressure
+        to.async_wait(tcp::socket::wait_write,
+                      [self = shared_from_this(), direction](const boost::system::error_code& wait_error) {
+                        if (!wait_error) return self->move_parked(direction);
+                        self->note_socket_end(!from_client(direction), wait_error);
+                        self->parked_direction_done(direction);
+                      });
+        return;
+      case Drain::failed:
+        fail_socket(!client, error);
         return parked_direction_done(direction);
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) {  // drained: hold no pipe while waiting
-        pipe.give_back_empty();
-        return wait_readable(direction);
-      }
-      if (n < 0) {
-        const auto error = relay::last_splice_error();
-        pipe.give_back_empty();
-        fail_socket(client, error);
-        return parked_direction_done(direction);
-      }
-      in_pipe = static_cast<std::size_t>(n);
-      counter += in_pipe;
     }
-    const ssize_t m = ::splice(pipe->read_end(), nullptr, to.native_handle(), nullptr, in_pipe, relay::splice_flags);
-    if (m > 0) {
-      in_pipe -= static_cast<std::size_t>(m);
-      continue;
-    }
-    if (m < 0 && errno == EINTR) continue;
-    if (m < 0 && errno == EAGAIN) {  // the peer's socket is full: backpressure
-      to.async_wait(tcp::socket::wait_write,
-                    [self = shared_from_this(), direction](const boost::system::error_code& error) {
-                      if (!error) return self->move_parked(direction);
-                      self->note_socket_end(!from_client(direction), error);
-                      self->parked_direction_done(direction);
-                    });
-      return;
-    }
-    fail_socket(!client, m < 0 ? relay::last_splice_error() : boost::system::error_code(asio::error::broken_pipe));
-    return parked_direction_done(direction);
   }
   parked_direction_done(direction);  // closing
 }
@@ -186,9 +170,7 @@ awaitable<void> Session::copy_until_drained(rfb::Direction direction) {
   while (!closing_) {
     const relay::ReadResult read = from.read_now();
     if (read.error == asio::error::eof) {
-      note_end(side_closed(client), {});
-      boost::system::error_code ignored;
-      to.shutdown(tcp::socket::shutdown_send, ignored);
+      pass_eof(client, to);
       co_return;
     }
     if (read.error) {

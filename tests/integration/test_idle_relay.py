@@ -30,12 +30,14 @@ def pattern(size: int, seed: int) -> bytes:
     return hashlib.shake_256(seed.to_bytes(4, "big")).digest(size)
 
 
-def exchange(upload: bytes, download: bytes, received: dict):
-    """A server that sends `download` while it reads `upload` (both
-    directions at once), then reads until the viewer's EOF: what it read goes
-    into received["upload"] and received["after"]."""
+def exchange(upload: bytes, download: bytes, received: dict, go: threading.Event):
+    """A server that, once `go` is set (the session has parked by then),
+    sends `download` while it reads `upload` (both directions at once), then
+    reads until the viewer's EOF: what it read goes into received["upload"]
+    and received["after"]."""
     def handler(conn, _index):
         serve_none_handshake(conn)
+        go.wait(30)
         conn.settimeout(30)
         sender = threading.Thread(target=conn.sendall, args=(download,))
         sender.start()
@@ -67,8 +69,9 @@ class IdleRelay(IntegrationTest):
 
     def test_bytes_after_a_pause_go_both_ways_exactly_under_backpressure(self):
         upload, download = pattern(3 << 20, 1), pattern(24 << 20, 2)
-        received = {}
-        proxy, (client,) = self.start(exchange(upload, download, received))
+        received, go = {}, threading.Event()
+        proxy, (client,) = self.start(exchange(upload, download, received, go))
+        go.set()
         client.settimeout(30)
         threading.Thread(target=client.sendall, args=(upload,), daemon=True).start()
         got = bytearray()
@@ -91,8 +94,8 @@ class IdleRelay(IntegrationTest):
 
     def test_without_a_pipe_the_idle_relay_copies_exactly_and_says_why(self):
         upload, download = pattern(1 << 20, 3), pattern(8 << 20, 4)
-        received = {}
-        proxy, (client,) = self.start(exchange(upload, download, received))
+        received, go = {}, threading.Event()
+        proxy, (client,) = self.start(exchange(upload, download, received, go))
         # A viewer that leaves at once: the proxy meets an EOF before the
         # limit below. UBSan (in the sanitized test build) checks an object's
         # type the first time it sees it through a pipe of its own, which the
@@ -116,6 +119,7 @@ class IdleRelay(IntegrationTest):
         limits = resource.prlimit(pid, resource.RLIMIT_NOFILE)
         lowest_free = min(set(range(len(open_fds) + 1)) - open_fds)
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free + 1, limits[1]))
+        go.set()  # the server sends only now: the parked relay meets every byte without a pipe
         client.settimeout(30)
         threading.Thread(target=client.sendall, args=(upload,), daemon=True).start()
         got = bytearray()

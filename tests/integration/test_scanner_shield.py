@@ -95,6 +95,24 @@ def none_33_then_init(conn, _client_version):
         pass
 
 
+def serve_none_38(conn, width, height, name):
+    """After the versions, as a 3.8 server: security None, SecurityResult, ServerInit."""
+    conn.sendall(b"\x01\x01")
+    recv_exact(conn, 1)
+    conn.sendall(struct.pack(">I", 0))
+    recv_exact(conn, 1)  # ClientInit
+    conn.sendall(server_init(width, height, name))
+
+
+def view_none_38(sock):
+    """After the versions, as a 3.8 viewer: picks None; returns the ServerInit's size."""
+    assert recv_exact(sock, 2) == b"\x01\x01"
+    sock.sendall(b"\x01")
+    assert recv_exact(sock, 4) == b"\0\0\0\0"
+    sock.sendall(b"\x01")
+    return struct.unpack(">HH", recv_exact(sock, 4))
+
+
 class ScannerShield(IntegrationTest):
     def shielded_proxy(self, target, **listener):
         config = self.config([dict({"listen": "127.0.0.1:0", "target": target,
@@ -191,11 +209,7 @@ class ScannerShield(IntegrationTest):
         """Greeted 3.8 (learned nothing), the server says 5.0 (RealVNC): the
         viewer's 3.8 suits it and is passed on, the session goes on."""
         def then(conn, _client_version):
-            conn.sendall(b"\x01\x01")
-            recv_exact(conn, 1)
-            conn.sendall(struct.pack(">I", 0))
-            recv_exact(conn, 1)
-            conn.sendall(server_init(320, 200, b"new server"))
+            serve_none_38(conn, 320, 200, b"new server")
             time.sleep(0.5)
         handler = version_server(b"RFB 005.000\n", then)
         server = self.fake_server(handler)
@@ -203,11 +217,7 @@ class ScannerShield(IntegrationTest):
         with connect_client("127.0.0.1", proxy.port()) as sock:
             self.assertEqual(recv_exact(sock, 12), b"RFB 003.008\n")
             sock.sendall(b"RFB 003.008\n")
-            self.assertEqual(recv_exact(sock, 2), b"\x01\x01")
-            sock.sendall(b"\x01")
-            self.assertEqual(recv_exact(sock, 4), b"\0\0\0\0")
-            sock.sendall(b"\x01")
-            self.assertEqual(struct.unpack(">HH", recv_exact(sock, 4)), (320, 200))
+            self.assertEqual(view_none_38(sock), (320, 200))
         self.assertEqual(handler.client_versions, [b"RFB 003.008\n"])
         # Learned: the next viewer is greeted exactly as RealVNC would greet it.
         with connect_client("127.0.0.1", proxy.port()) as sock:
@@ -230,11 +240,7 @@ class ScannerShield(IntegrationTest):
             conn.setblocking(True)
             conn.sendall(b"RFB 003.008\n")
             answers.append(recv_exact(conn, 12))
-            conn.sendall(b"\x01\x01")
-            recv_exact(conn, 1)
-            conn.sendall(struct.pack(">I", 0))
-            recv_exact(conn, 1)
-            conn.sendall(server_init(320, 200, b"learned"))
+            serve_none_38(conn, 320, 200, b"learned")
             time.sleep(0.3)
         server = self.fake_server(handler)
         proxy = self.shielded_proxy(server.target)
@@ -242,11 +248,7 @@ class ScannerShield(IntegrationTest):
             with connect_client("127.0.0.1", proxy.port()) as sock:
                 self.assertEqual(recv_exact(sock, 12), b"RFB 003.008\n")
                 sock.sendall(b"RFB 003.008\n")
-                self.assertEqual(recv_exact(sock, 2), b"\x01\x01")
-                sock.sendall(b"\x01")
-                self.assertEqual(recv_exact(sock, 4), b"\0\0\0\0")
-                sock.sendall(b"\x01")
-                self.assertEqual(struct.unpack(">HH", recv_exact(sock, 4)), (320, 200))
+                self.assertEqual(view_none_38(sock), (320, 200))
         self.assertEqual(waiting, [b"", b"RFB 003.008\n"])
         self.assertEqual(answers, [b"RFB 003.008\n"] * 2)
         sessions = wait_session_done(self.events_file, count=2)
