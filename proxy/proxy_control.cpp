@@ -15,14 +15,15 @@ using conf::Field;
 std::vector<control::SessionRow> ProxyControl::sessions() {
   std::vector<control::SessionRow> rows;
   sessions_.for_each([&](Session& session) {
-    const auto& f = session.fields();
-    rows.push_back({f[Field::session_id], f[Field::client_ip], f[Field::client_port], f[Field::target_host],
-                    f[Field::target_port], f[Field::listen], f[Field::user], f[Field::security_type],
+    const auto& fields = session.fields();
+    const auto f = [&fields](Field field) { return std::string(fields.get(field)); };
+    rows.push_back({f(Field::session_id), f(Field::client_ip), f(Field::client_port), f(Field::target_host),
+                    f(Field::target_port), f(Field::listen), f(Field::user), f(Field::security_type),
                     session.state(),
                     static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(session.age()).count()),
                     session.bytes_in(), session.bytes_out(),
-                    session.recording() ? f[Field::recording_path] : std::string(), session.view_only(),
-                    f[Field::tracking], f[Field::transport]});
+                    session.recording() ? f(Field::recording_path) : std::string(), session.view_only(),
+                    f(Field::tracking), f(Field::transport)});
   });
   return rows;
 }

@@ -18,8 +18,8 @@ void Server::collect_metrics(metrics::SampleWriter& out) {
   std::uint64_t viewer_to_server = 0;
   std::uint64_t server_to_viewer = 0;
   sessions_.for_each([&](Session& session) {
-    ++active[session.fields()[conf::Field::listen]];
-    ++by_transport[session.fields()[conf::Field::transport]];
+    ++active[std::string(session.fields().get(conf::Field::listen))];
+    ++by_transport[std::string(session.fields().get(conf::Field::transport))];
     viewer_to_server += session.bytes_in();
     server_to_viewer += session.bytes_out();
   });

@@ -291,7 +291,7 @@ void Session::apply(const rfb::Event& event) {
         spdlog::info("session {}: authentication failed for client {} ({}): {}", id(), fields_[Field::client_ip],
                      fields_[Field::security_type], util::printable(reason));
         publish(EventKind::auth_failure, reason);
-        if (services_.blocking) services_.blocking->record_failure(client_address_, fields_);
+        if (services_.blocking) services_.blocking->record_failure(client_address_, fields_.full());
         break;
       }
       case rfb::AuthResult::unknown:
@@ -364,7 +364,7 @@ awaitable<std::optional<std::vector<std::uint8_t>>> Session::settle_auth_gate(bo
 }
 
 void Session::publish(EventKind kind, std::string reason, hooks::EventCompletion done) {
-  hooks::Event event = fields_;
+  hooks::Event event = fields_.full();
   event.kind = kind;
   event[Field::event] = std::string(conf::to_string(kind));
   event[Field::timestamp] = util::iso8601_utc_now();
@@ -378,7 +378,7 @@ void Session::publish(EventKind kind, std::string reason, hooks::EventCompletion
 }
 
 void Session::publish_with(EventKind kind, std::initializer_list<std::pair<Field, std::string>> extra) {
-  const auto saved = fields_;
+  const hooks::Event saved = fields_.full();
   for (const auto& [field, value] : extra) fields_[field] = value;
   publish(kind);
   fields_ = saved;

@@ -22,6 +22,7 @@
 #include "proxy/frontend/front_end.hpp"
 #include "proxy/relay/transport.hpp"
 #include "proxy/server_versions.hpp"
+#include "proxy/session_fields.hpp"
 #include "proxy/tls_stream.hpp"
 #include "proxy/transparent_loop.hpp"
 #include "policy/connection_limits.hpp"
@@ -94,7 +95,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void close(DisconnectReason reason, std::string detail = {});
 
   const std::string& id() const { return fields_.session_id(); }
-  const hooks::Event& fields() const { return fields_; }
+  const SessionFields& fields() const { return fields_; }
   // For `ctl sessions`.
   const char* state() const {
     return closing_          ? "closing"
@@ -245,7 +246,7 @@ class Session : public std::enable_shared_from_this<Session> {
   OwnSource own_source_;  // transparent listeners: the upstream socket's source, for loop detection
 
   asio::ip::address client_address_;
-  hooks::Event fields_;  // everything known so far; each event is a copy
+  SessionFields fields_;  // everything known so far; each event is a copy
   std::optional<rfb::HandshakeParser> parser_;  // dropped once the handshake is over
   bool handshake_done_ = false;
   bool server_init_seen_ = false;  // the handshake ended in the clear: the content is visible

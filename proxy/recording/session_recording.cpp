@@ -41,7 +41,7 @@ void Session::start_recording() {
   const auto& summary = parser_->summary();
 
   record::Header header;
-  header.session = header_fields(fields_);
+  header.session = header_fields(fields_.full());
   header.rfb_version = fields_[Field::rfb_version];
   header.security_type = fields_[Field::security_type];
   header.content_visible = server_init_seen_;
@@ -56,7 +56,7 @@ void Session::start_recording() {
 
   std::map<std::string, std::string> name_fields;
   for (std::size_t i = 0; i < conf::field_count; ++i)
-    name_fields.emplace(std::string(conf::field_names[i]), fields_.values[i]);
+    name_fields.emplace(std::string(conf::field_names[i]), fields_.full().values[i]);
   const auto path = config.dir / record::expand_name(config.name, name_fields, util::compact_utc(std::chrono::system_clock::now()));
 
   RecorderTap::Callbacks callbacks;

@@ -80,6 +80,7 @@ tcp::socket& Session::source_socket(rfb::Direction direction) {
 }
 
 void Session::run_parked() {
+  fields_.pack();  // unpacked again when an event needs them
   for (const auto direction : {rfb::Direction::server_to_client, rfb::Direction::client_to_server}) {
     if (!std::exchange(parked_[index(direction)], false)) continue;
     ++parked_directions_;
