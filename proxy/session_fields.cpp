@@ -14,6 +14,7 @@ constexpr std::size_t header_size = 1 + sizeof(std::uint32_t);
 SessionFields::SessionFields() : full_(std::make_unique<hooks::Event>()) {}
 
 SessionFields& SessionFields::operator=(hooks::Event event) {
+  session_id_ = event[conf::Field::session_id];
   full_ = std::make_unique<hooks::Event>(std::move(event));
   packed_.reset();
   return *this;
@@ -30,10 +31,6 @@ std::string_view SessionFields::get(conf::Field field) const {
     at += header_size + size;
   }
   return {};
-}
-
-const std::string& SessionFields::session_id() const {
-  return full_ ? (*full_)[conf::Field::session_id] : packed_->session_id;
 }
 
 hooks::Event& SessionFields::full() {
@@ -53,7 +50,6 @@ void SessionFields::pack() {
   if (!full_) return;
   auto packed = std::make_unique<Packed>();
   packed->kind = full_->kind;
-  packed->session_id = (*full_)[conf::Field::session_id];
   std::size_t size = 0;
   for (const auto& value : full_->values)
     if (!value.empty()) size += header_size + value.size();

@@ -20,7 +20,8 @@ class SessionFields {
 
   std::string& operator[](conf::Field field) { return full()[field]; }
   std::string_view get(conf::Field field) const;
-  const std::string& session_id() const;
+  // Stays valid across pack() and unpacking (log lines take it beside fields that unpack).
+  const std::string& session_id() const { return session_id_; }
   hooks::Event& full();  // unpacks
   void pack();
   bool packed() const { return !full_; }
@@ -28,11 +29,11 @@ class SessionFields {
  private:
   struct Packed {
     conf::EventKind kind;
-    std::string session_id;
     std::string text;  // per non-empty field: its index (1 byte), its length (4 bytes), its bytes
   };
   std::unique_ptr<hooks::Event> full_;
   std::unique_ptr<Packed> packed_;
+  std::string session_id_;
 };
 
 }  // namespace vhm::proxy

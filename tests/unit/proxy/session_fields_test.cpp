@@ -39,6 +39,7 @@ TEST_CASE("session fields: packed, every field still reads the same without unpa
 TEST_CASE("session fields: a change or the whole event unpacks them, exactly as they were") {
   SessionFields fields;
   fields = sample();
+  const std::string& id = fields.session_id();  // as a log line takes it, beside a field that unpacks
   fields.pack();
   fields[Field::reason] = "client_closed";
   CHECK_FALSE(fields.packed());
@@ -46,6 +47,7 @@ TEST_CASE("session fields: a change or the whole event unpacks them, exactly as 
   expected[Field::reason] = "client_closed";
   CHECK(fields.full().values == expected.values);
   CHECK(fields.full().kind == vhm::conf::EventKind::auth_success);
+  CHECK(id == "d91374a03c791d7c");
   fields.pack();
   fields.pack();  // packing twice changes nothing
   CHECK(fields.full().values == expected.values);
