@@ -14,6 +14,7 @@
 
 #include "app/cli.hpp"
 #include "app/ctl_command.hpp"
+#include "app/event_loop.hpp"
 #include "app/logging.hpp"
 #include "app/play_command.hpp"
 #include "app/quick_config.hpp"
@@ -207,7 +208,7 @@ int main(int argc, char** argv) {
   spdlog::info("vnc-hooks-manager {} running ({}; {} hook(s))", vhm::version,
                quick_mode ? "quick mode" : websockify ? "websockify drop-in" : config->source.string(), hook_count(*config));
   vhm::app::write_log_per_loop_turn(io.get_executor());
-  io.run();
+  vhm::app::run_event_loop(io, [&server] { return std::chrono::microseconds(server.config()->global.busy_poll_us); });
   vhm::app::write_log_per_loop_turn(std::nullopt);
   spdlog::info("all sessions closed; waiting for running hooks");
   dispatcher->shutdown();

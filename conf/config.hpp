@@ -268,6 +268,10 @@ struct GlobalConfig {
   // SIGTERM/SIGINT: sessions may run on this long before they are closed with reason
   // `shutdown`; 0 closes them at once. Read when the signal arrives (a reload applies).
   std::chrono::milliseconds shutdown_grace{10'000};
+  // Microseconds the io loop keeps looking for work without sleeping after
+  // each burst (app/event_loop.hpp); 0 sleeps at once. Read each turn (a
+  // reload applies). Trades CPU for latency, as haproxy's busy-polling does.
+  unsigned busy_poll_us = 0;
   // `user:`/`group:`: the account to switch to once listeners, control socket
   // and log file are open (service/privileges.hpp). Resolved at load time; gid
   // and groups already reflect `group:`. nullopt: keep running as started.

@@ -12,6 +12,9 @@ namespace {
 constexpr std::array<std::string_view, 7> log_levels = {"trace", "debug", "info", "warn",
                                                         "error", "critical", "off"};
 
+// A millisecond of spinning per burst is already more CPU than any latency it saves.
+constexpr std::int64_t max_busy_poll_us = 1000;
+
 // "0", "0s", "0.0ms"...: the one duration that may be zero (shutdown_grace).
 bool is_zero_duration(std::string_view text) {
   for (std::string_view unit : {"ms", "s", "m", "h"}) {
@@ -117,6 +120,8 @@ GlobalConfig load_global(const std::optional<Entry>& section, const std::filesys
     else if (auto value = read_duration(*entry, problems))
       global.shutdown_grace = *value;
   }
+  if (auto entry = map.take("busy_poll_us"))
+    if (auto value = read_integer(*entry, problems, 0, max_busy_poll_us)) global.busy_poll_us = static_cast<unsigned>(*value);
   load_account(map, global, problems);
   map.finish();
   return global;

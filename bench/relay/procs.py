@@ -196,11 +196,12 @@ class Tools:
         return proc, int(ready["port"])
 
     def start_vhm(self, server_port: int, hook: bool = False, tls: dict | None = None,
-                  max_sessions: int = 30000) -> tuple[subprocess.Popen, int]:
+                  max_sessions: int = 30000, busy_poll_us: int = 0) -> tuple[subprocess.Popen, int]:
         port = free_port()
         config = self.path("vhm.yaml")
         log = config.with_suffix(".log")
         lines = ["global:", f"  log_file: {log}", "  log_level: info", f"  max_sessions: {max_sessions}",
+                 f"  busy_poll_us: {busy_poll_us}",
                  "listeners:", f"  - listen: \"127.0.0.1:{port}\"", f"    target: \"127.0.0.1:{server_port}\""]
         if tls:
             lines += ["    vencrypt: terminate", "    tls:"] + [f"      {k}: {v}" for k, v in tls.items()]
@@ -213,12 +214,14 @@ class Tools:
         self._wait_listening(proc, port, "vnc-hooks-manager", config.with_suffix(".err"))
         return proc, port
 
-    def start_haproxy(self, server_port: int, maxconn: int = 2000) -> tuple[subprocess.Popen, int]:
+    def start_haproxy(self, server_port: int, maxconn: int = 2000,
+                      busy_polling: bool = False) -> tuple[subprocess.Popen, int]:
         port = free_port()
         config = self.path("haproxy.cfg")
+        busy = "    busy-polling\n" if busy_polling else ""
         config.write_text(f"""global
     maxconn {maxconn}
-defaults
+{busy}defaults
     mode tcp
     maxconn {maxconn}
     timeout connect 5s

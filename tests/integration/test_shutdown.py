@@ -21,7 +21,7 @@ class GracefulShutdown(XvncTestCase):
     def audit_file(self):
         return self.tmp / "audit.jsonl"
 
-    def start_with_grace(self, grace: str, slow_disconnect: float = 0.3):
+    def start_with_grace(self, grace: str, slow_disconnect: float = 0.3, **global_):
         """Connect hooks record; the disconnect hook is slow (its record exists
         after exit only if the proxy waited for it), and a log action writes
         every disconnect to audit.jsonl."""
@@ -33,7 +33,7 @@ class GracefulShutdown(XvncTestCase):
             ],
         }
         listener = {"listen": "127.0.0.1:0", "target": self.xvnc.target}
-        return self.start_proxy(self.config([listener], events, {"shutdown_grace": grace}))
+        return self.start_proxy(self.config([listener], events, {"shutdown_grace": grace, **global_}))
 
     def viewers(self, proxy, count: int, hold: float):
         viewers = [self.background_viewer(proxy.port(), password=self.xvnc.password, hold=hold)
@@ -52,6 +52,18 @@ class GracefulShutdown(XvncTestCase):
     def assert_refuses(self, port: int):
         with self.assertRaises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+    def test_busy_polling_loop_logs_viewers_in_and_still_shuts_down_cleanly(self):
+        """global.busy_poll_us (app/event_loop.hpp): the loop that polls
+        before it sleeps carries real VncAuth logins and a graceful shutdown."""
+        proxy = self.start_with_grace("0s", slow_disconnect=0, busy_poll_us=200)
+        self.viewers(proxy, 2, hold=60)
+        proxy.send_signal(signal.SIGTERM)
+        self.assertEqual(proxy.wait_exit(timeout=15), 0)
+        disconnects = self.disconnects()
+        self.assertEqual(len(disconnects), 2)
+        self.assertEqual({r["reason"] for r in disconnects.values()}, {"shutdown"})
+        self.assertTrue(proxy.log().matching(r" stopped$"), "the last log line is missing")
 
     def test_sigterm_with_live_sessions_runs_every_disconnect_hook_with_reason_shutdown_and_exits_0(self):
         proxy = self.start_with_grace("1500ms")
