@@ -114,6 +114,16 @@ def view_none_38(sock):
 
 
 class ScannerShield(IntegrationTest):
+    def answer_greeting(self, sock, greeting: bytes, answer: bytes | None = None):
+        """Expects the proxy's greeting and answers it (with the same version by default)."""
+        self.assertEqual(recv_exact(sock, 12), greeting)
+        sock.sendall(answer or greeting)
+
+    def refusal_reason(self, sock) -> str:
+        """A 3.7/3.8 refusal: no security types (count 0), then the reason."""
+        self.assertEqual(recv_exact(sock, 1), b"\x00", "expected a refusal (count 0)")
+        return read_reason(sock)
+
     def shielded_proxy(self, target, **listener):
         config = self.config([dict({"listen": "127.0.0.1:0", "target": target,
                                     "handshake_timeout": HANDSHAKE_TIMEOUT}, **listener)],
@@ -246,8 +256,7 @@ class ScannerShield(IntegrationTest):
         proxy = self.shielded_proxy(server.target)
         for _ in range(2):
             with connect_client("127.0.0.1", proxy.port()) as sock:
-                self.assertEqual(recv_exact(sock, 12), b"RFB 003.008\n")
-                sock.sendall(b"RFB 003.008\n")
+                self.answer_greeting(sock, b"RFB 003.008\n")
                 self.assertEqual(view_none_38(sock), (320, 200))
         self.assertEqual(waiting, [b"", b"RFB 003.008\n"])
         self.assertEqual(answers, [b"RFB 003.008\n"] * 2)
@@ -273,16 +282,12 @@ class ScannerShield(IntegrationTest):
         proxy = self.shielded_proxy(server.target)
         # Learned from the first viewer, which is told to connect again.
         with connect_client("127.0.0.1", proxy.port()) as sock:
-            self.assertEqual(recv_exact(sock, 12), b"RFB 003.008\n")
-            sock.sendall(b"RFB 003.008\n")
-            self.assertEqual(recv_exact(sock, 1), b"\x00")
-            self.assertIn("connect again", read_reason(sock))
+            self.answer_greeting(sock, b"RFB 003.008\n")
+            self.assertIn("connect again", self.refusal_reason(sock))
         proxy.log().wait_for(r"speaks \"RFB 003\.007\": viewers are greeted with it from now on")
         with connect_client("127.0.0.1", proxy.port()) as sock:
-            self.assertEqual(recv_exact(sock, 12), b"RFB 003.007\n")
-            sock.sendall(b"RFB 003.007\n")
-            self.assertEqual(recv_exact(sock, 1), b"\x00", "expected a 3.7 refusal (count 0)")
-            self.assertEqual(read_reason(sock), reason.decode())
+            self.answer_greeting(sock, b"RFB 003.007\n")
+            self.assertEqual(self.refusal_reason(sock), reason.decode())
             self.assertTrue(wait_peer_closed(sock))
         with connect_client("127.0.0.1", proxy.port()) as sock:
             self.assertEqual(recv_exact(sock, 12), b"RFB 003.008\n")
@@ -303,10 +308,8 @@ class ScannerShield(IntegrationTest):
         proxy = self.shielded_proxy(server.target)
         for _ in range(2):
             with connect_client("127.0.0.1", proxy.port()) as sock:
-                self.assertEqual(recv_exact(sock, 12), b"RFB 003.008\n")
-                sock.sendall(b"RFB 003.008\n")
-                self.assertEqual(recv_exact(sock, 1), b"\x00")
-                self.assertEqual(read_reason(sock), reason.decode())
+                self.answer_greeting(sock, b"RFB 003.008\n")
+                self.assertEqual(self.refusal_reason(sock), reason.decode())
                 self.assertTrue(wait_peer_closed(sock))
         sessions = wait_session_done(self.events_file, count=2)
         self.assertEqual([records[-1]["reason"] for records in sessions.values()], ["server_closed"] * 2)
