@@ -9,38 +9,50 @@ namespace {
 
 constexpr std::size_t header_size = 1 + sizeof(std::uint32_t);
 
+// Calls `visit(field index, value)` for each field in the packed text, until it returns false.
+template <typename Visit>
+void for_each_packed(const std::string& text, Visit visit) {
+  for (std::size_t at = 0; at + header_size <= text.size();) {
+    std::uint32_t size = 0;
+    std::memcpy(&size, text.data() + at + 1, sizeof size);
+    if (!visit(static_cast<std::uint8_t>(text[at]), std::string_view(text).substr(at + header_size, size))) return;
+    at += header_size + size;
+  }
+}
+
 }  // namespace
 
 SessionFields::SessionFields() : full_(std::make_unique<hooks::Event>()) {}
 
 SessionFields& SessionFields::operator=(hooks::Event event) {
   session_id_ = event[conf::Field::session_id];
-  full_ = std::make_unique<hooks::Event>(std::move(event));
+  if (full_)
+    *full_ = std::move(event);
+  else
+    full_ = std::make_unique<hooks::Event>(std::move(event));
   packed_.reset();
   return *this;
 }
 
 std::string_view SessionFields::get(conf::Field field) const {
   if (full_) return (*full_)[field];
-  const std::string& text = packed_->text;
-  for (std::size_t at = 0; at + header_size <= text.size();) {
-    std::uint32_t size = 0;
-    std::memcpy(&size, text.data() + at + 1, sizeof size);
-    if (static_cast<std::uint8_t>(text[at]) == static_cast<std::uint8_t>(field))
-      return std::string_view(text).substr(at + header_size, size);
-    at += header_size + size;
-  }
-  return {};
+  std::string_view found;
+  for_each_packed(packed_->text, [&](std::uint8_t index, std::string_view value) {
+    if (index != static_cast<std::uint8_t>(field)) return true;
+    found = value;
+    return false;
+  });
+  return found;
 }
 
 hooks::Event& SessionFields::full() {
   if (full_) return *full_;
   auto event = std::make_unique<hooks::Event>();
   event->kind = packed_->kind;
-  for (std::size_t i = 0; i < conf::field_count; ++i) {
-    const auto field = static_cast<conf::Field>(i);
-    event->values[i] = std::string(get(field));
-  }
+  for_each_packed(packed_->text, [&](std::uint8_t index, std::string_view value) {
+    event->values[index] = std::string(value);
+    return true;
+  });
   full_ = std::move(event);
   packed_.reset();
   return *full_;

@@ -15,8 +15,6 @@ constexpr int relay_pipe_size = 256 * 1024;
 // Empty pipes kept open for the next burst of any session.
 constexpr std::size_t spare_pipes = 64;
 
-boost::system::error_code last_error() { return {errno, boost::system::system_category()}; }
-
 // The io thread's empty relay pipes, shared by all its sessions.
 PipePool& relay_pipes() {
   thread_local PipePool pool(relay_pipe_size, spare_pipes);
@@ -33,7 +31,7 @@ void SplicePipe::give_back_empty() {
 SplicePipe::Fill SplicePipe::fill(int source, std::uint64_t& counter, boost::system::error_code& error) {
   if (!pipe_) pipe_.emplace(relay_pipes().acquire());
   if (!pipe_->ok()) {
-    error = last_error();
+    error = {errno, boost::system::system_category()};
     pipe_.reset();
     return Fill::no_pipe;
   }
@@ -62,9 +60,10 @@ SplicePipe::Drain SplicePipe::drain(int sink, std::size_t limit, std::size_t& mo
       in_pipe_ -= moved;
       return Drain::moved;
     }
-    if (m < 0 && errno == EINTR) continue;
-    if (m < 0 && errno == EAGAIN) return Drain::sink_full;
-    error = m < 0 ? last_error() : boost::system::error_code(EPIPE, boost::system::system_category());
+    const int failure = m < 0 ? errno : EPIPE;  // 0 moved: the sink is gone
+    if (failure == EINTR) continue;
+    if (failure == EAGAIN) return Drain::sink_full;
+    error = {failure, boost::system::system_category()};
     return Drain::failed;
   }
 }
