@@ -208,7 +208,11 @@ int main(int argc, char** argv) {
   spdlog::info("vnc-hooks-manager {} running ({}; {} hook(s))", vhm::version,
                quick_mode ? "quick mode" : websockify ? "websockify drop-in" : config->source.string(), hook_count(*config));
   vhm::app::write_log_per_loop_turn(io.get_executor());
-  vhm::app::run_event_loop(io, [&server] { return std::chrono::microseconds(server.config()->global.busy_poll_us); });
+  vhm::app::run_event_loop(io, [&server] {
+    const auto& global = server.config()->global;
+    return vhm::app::busy_poll_budget(global.busy_poll_us, global.handshake_poll_us,
+                                      server.sessions().handshakes_in_flight());
+  });
   vhm::app::write_log_per_loop_turn(std::nullopt);
   spdlog::info("all sessions closed; waiting for running hooks");
   dispatcher->shutdown();

@@ -272,6 +272,10 @@ struct GlobalConfig {
   // each burst (app/event_loop.hpp); 0 sleeps at once. Read each turn (a
   // reload applies). Trades CPU for latency, as haproxy's busy-polling does.
   unsigned busy_poll_us = 0;
+  // The same, but only while a session is in its RFB handshake (accept to
+  // ServerInit): the handshake's messages cross the proxy one by one, each
+  // waiting on a wake-up, while a relaying or idle proxy never spins for it.
+  unsigned handshake_poll_us = 50;
   // `user:`/`group:`: the account to switch to once listeners, control socket
   // and log file are open (service/privileges.hpp). Resolved at load time; gid
   // and groups already reflect `group:`. nullopt: keep running as started.

@@ -122,6 +122,9 @@ GlobalConfig load_global(const std::optional<Entry>& section, const std::filesys
   }
   if (auto entry = map.take("busy_poll_us"))
     if (auto value = read_integer(*entry, problems, 0, max_busy_poll_us)) global.busy_poll_us = static_cast<unsigned>(*value);
+  if (auto entry = map.take("handshake_poll_us"))
+    if (auto value = read_integer(*entry, problems, 0, max_busy_poll_us))
+      global.handshake_poll_us = static_cast<unsigned>(*value);
   load_account(map, global, problems);
   map.finish();
   return global;

@@ -31,6 +31,9 @@ void Server::collect_metrics(metrics::SampleWriter& out) {
     out.gauge("vnc_hooks_manager_sessions_by_transport", "Live sessions, by how the viewer came (tcp, tls, ws, wss).",
               {{"transport", transport}}, static_cast<double>(count));
   }
+  out.gauge("vnc_hooks_manager_sessions_in_handshake",
+            "Live sessions not yet past ServerInit (the io loop polls while there are any: global.handshake_poll_us).",
+            {}, static_cast<double>(sessions_.handshakes_in_flight()));
   // Joins the counter of finished sessions' bytes (hooks/metrics/event_metrics.cpp).
   const std::string_view bytes_help = "Bytes relayed, by direction: finished sessions plus the live sessions' counters.";
   out.counter("vnc_hooks_manager_bytes_total", bytes_help, {{"direction", "viewer_to_server"}},

@@ -318,6 +318,7 @@ void Session::apply(const rfb::Event& event) {
 
 void Session::handshake_finished() {
   handshake_done_ = true;
+  services_.registry.handshake_finished(*this);
   handshake_bytes_in_ = bytes_in_;
   handshake_bytes_out_ = bytes_out_;
   last_input_ = std::chrono::steady_clock::now();  // idleness counts from the end of the handshake

@@ -104,6 +104,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                 : "connecting";
   }
   bool view_only() const { return view_only_; }
+  bool handshake_done() const { return handshake_done_; }  // ServerInit went by
   bool recording() const;  // its recorder is writing the session now (proxy/recording/session_recording.cpp)
   std::chrono::steady_clock::duration age() const { return std::chrono::steady_clock::now() - started_; }
   std::uint64_t bytes_in() const { return bytes_in_; }

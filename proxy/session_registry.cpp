@@ -6,11 +6,17 @@
 
 namespace vhm::proxy {
 
-void SessionRegistry::add(Session& session) { sessions_.emplace(session.id(), &session); }
+void SessionRegistry::add(Session& session) {
+  if (sessions_.emplace(session.id(), &session).second && !session.handshake_done()) ++handshakes_in_flight_;
+}
 
 void SessionRegistry::remove(Session& session) {
-  sessions_.erase(session.id());
+  if (sessions_.erase(session.id()) > 0 && !session.handshake_done()) --handshakes_in_flight_;
   if (sessions_.empty() && on_empty_) std::exchange(on_empty_, nullptr)();
+}
+
+void SessionRegistry::handshake_finished(Session& session) {
+  if (find(session.id()) == &session) --handshakes_in_flight_;
 }
 
 void SessionRegistry::for_each(const std::function<void(Session&)>& action) {

@@ -5,7 +5,8 @@
               (haproxy passes TLS through)
   latency     sequential handshakes (None, VncAuth): p50, p99, added ms, with
               and without a connect hook, the first session after start
-  rate        handshakes per second with N concurrent connectors
+  rate        handshakes per second with N concurrent connectors; then with 4
+              against a real Xvnc (tigervnc-standalone-server)
   scale       N sessions (9000) up and idle: RSS per idle session; 10% of
               them streaming among the idle ones vs the same number alone
 It is not a test: exit 0 when everything was measured, 1 when something could

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -195,14 +197,46 @@ class Tools:
             raise Unmeasured(f"rfb-stream-server did not start (see {err.name})")
         return proc, int(ready["port"])
 
+    # A real VNC server for the rate section: TigerVNC's Xvnc, security None.
+    # -BlacklistThreshold: every handshake reaches Xvnc from one address, and
+    # under load Xvnc counts some as failed attempts and would blacklist it.
+    def start_xvnc(self) -> tuple[subprocess.Popen, int]:
+        if not shutil.which("Xvnc"):
+            raise Unmeasured("Xvnc not found (apt-get install tigervnc-standalone-server)")
+        for number in random.sample(range(20, 100), 10):
+            port = 5900 + number
+            if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+                continue
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            err = open(self.path("xvnc.err"), "w")
+            proc = self.started.add(subprocess.Popen(
+                ["Xvnc", f":{number}", "-rfbport", str(port), "-interface", "127.0.0.1", "-nolisten", "tcp",
+                 "-geometry", "1024x768", "-depth", "24", "-desktop", "vhm-bench", "-SecurityTypes", "None",
+                 "-AlwaysShared", "-BlacklistThreshold", "1000000", "-Log", "*:stderr:0"],
+                stdout=err, stderr=err, stdin=subprocess.DEVNULL))
+            deadline = time.monotonic() + 10
+            while not listening(port) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if listening(port):
+                return proc, port
+            self.started.stop(proc)
+        raise Unmeasured("Xvnc did not start on a free display (see the xvnc.err files)")
+
     def start_vhm(self, server_port: int, hook: bool = False, tls: dict | None = None,
-                  max_sessions: int = 30000, busy_poll_us: int = 0) -> tuple[subprocess.Popen, int]:
+                  max_sessions: int = 30000, busy_poll_us: int = 0,
+                  handshake_poll_us: int | None = None) -> tuple[subprocess.Popen, int]:
         port = free_port()
         config = self.path("vhm.yaml")
         log = config.with_suffix(".log")
         lines = ["global:", f"  log_file: {log}", "  log_level: info", f"  max_sessions: {max_sessions}",
-                 f"  busy_poll_us: {busy_poll_us}",
-                 "listeners:", f"  - listen: \"127.0.0.1:{port}\"", f"    target: \"127.0.0.1:{server_port}\""]
+                 f"  busy_poll_us: {busy_poll_us}"]
+        if handshake_poll_us is not None:  # else the default
+            lines += [f"  handshake_poll_us: {handshake_poll_us}"]
+        lines += ["listeners:", f"  - listen: \"127.0.0.1:{port}\"", f"    target: \"127.0.0.1:{server_port}\""]
         if tls:
             lines += ["    vencrypt: terminate", "    tls:"] + [f"      {k}: {v}" for k, v in tls.items()]
         if hook:

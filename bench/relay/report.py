@@ -29,8 +29,8 @@ def ratio(row: Row, path: str) -> float | None:
 def print_table(rows: list[Row], paths: list[str], settings: Settings, seconds: float, load_before: str,
                 load_after: str) -> bool:
     """Prints the table; returns True when vnc-hooks-manager missed a target."""
-    columns = [p for p in ("direct", "vhm", "vhm+hook", "vhm+poll", "haproxy", "haproxy+poll")
-               if p in paths or (p in ("vhm+hook", "vhm+poll") and "vhm" in paths)
+    columns = [p for p in ("direct", "vhm", "vhm+hook", "vhm+sleep", "vhm+poll", "haproxy", "haproxy+poll")
+               if p in paths or (p in ("vhm+hook", "vhm+sleep", "vhm+poll") and "vhm" in paths)
                or (p == "haproxy+poll" and "haproxy" in paths)]
     proxies = [p for p in columns if p != "direct"]
     head = ["section", "metric"] + [LABEL[p] for p in columns] + [f"{short(p)}/direct" for p in proxies] + \
@@ -55,8 +55,7 @@ def print_table(rows: list[Row], paths: list[str], settings: Settings, seconds: 
 
 
 def short(path: str) -> str:
-    return {"vhm": "vhm", "vhm+hook": "vhm+hook", "vhm+poll": "vhm+poll", "haproxy": "haproxy",
-            "haproxy+poll": "haproxy+poll"}[path]
+    return path
 
 
 def write_json(path: Path, rows: list[Row], paths: list[str], problems: list[str]):

@@ -75,8 +75,9 @@ class MetricsTest(XvncTestCase):
         self.assertEqual(checked.returncode, 0, f"promtool check metrics:\n{checked.stderr}\n{text}")
         return Page(text)
 
-    def close_during_handshake(self):
-        """Reads the server's ProtocolVersion through the proxy, then leaves."""
+    def close_during_handshake(self) -> Page:
+        """Reads the server's ProtocolVersion through the proxy, then leaves;
+        returns the page scraped in between."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
             greeting = b""
             while len(greeting) < 12:
@@ -84,6 +85,7 @@ class MetricsTest(XvncTestCase):
                 self.assertTrue(chunk, "proxy closed before the RFB greeting")
                 greeting += chunk
             self.assertTrue(greeting.startswith(b"RFB "), greeting)
+            return self.scrape()
 
     def test_metrics_follow_sessions(self):
         proxy = self.start_metrics_proxy()
@@ -95,19 +97,24 @@ class MetricsTest(XvncTestCase):
         self.assertEqual(idle.value("vnc_hooks_manager_auth_failures_total", listener=self.listener), 0)
         self.assertEqual(idle.value("vnc_hooks_manager_listeners"), 1)
         self.assertEqual(idle.total("vnc_hooks_manager_build_info"), 1)
+        self.assertEqual(idle.value("vnc_hooks_manager_sessions_in_handshake"), 0)
 
         # A wrong password, then a client that leaves during the handshake.
         refused = run_viewer(self.port, password="wrong-pw")
         self.assertFalse(refused.ok, refused)
-        self.close_during_handshake()
+        wait_session_done(self.events_file, count=1)
+        # The leaver is in its handshake while it waits (the io loop polls for it: global.handshake_poll_us).
+        self.assertEqual(self.close_during_handshake().value("vnc_hooks_manager_sessions_in_handshake"), 1)
         wait_session_done(self.events_file, count=2)
         before_login = self.scrape()
+        self.assertEqual(before_login.value("vnc_hooks_manager_sessions_in_handshake"), 0)
 
         # A good login that stays connected while we look.
         viewer = self.background_viewer(self.port, password=self.xvnc.password, hold=30)
         viewer.wait_for(r"^logged_in=1$")
         live = self.scrape()
         self.assertEqual(live.value("vnc_hooks_manager_sessions_active", listener=self.listener), 1)
+        self.assertEqual(live.value("vnc_hooks_manager_sessions_in_handshake"), 0)  # past ServerInit
         self.assertEqual(live.value("vnc_hooks_manager_sessions_total", listener=self.listener), 3)
         self.assertEqual(live.value("vnc_hooks_manager_auth_successes_total", listener=self.listener), 1)
         for direction in ("viewer_to_server", "server_to_viewer"):

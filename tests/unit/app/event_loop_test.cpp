@@ -108,3 +108,14 @@ TEST_CASE("event loop: the polling setting is asked before each sleep, so a relo
   CHECK(fired == 4);
   CHECK(asked >= 4);
 }
+
+TEST_CASE("event loop: handshake polling applies only while a handshake is in flight, and the longer setting wins") {
+  using vhm::app::busy_poll_budget;
+  CHECK(busy_poll_budget(0, 50, 0) == 0us);     // no handshake: the default loop sleeps at once
+  CHECK(busy_poll_budget(0, 50, 1) == 50us);    // one handshake in flight: poll
+  CHECK(busy_poll_budget(0, 50, 900) == 50us);
+  CHECK(busy_poll_budget(0, 0, 3) == 0us);      // handshake_poll_us: 0 turns it off
+  CHECK(busy_poll_budget(200, 50, 0) == 200us);  // busy_poll_us polls always
+  CHECK(busy_poll_budget(200, 50, 2) == 200us);  // ... and the longer of the two wins
+  CHECK(busy_poll_budget(20, 50, 2) == 50us);
+}

@@ -204,6 +204,24 @@ TEST_CASE("server: reload keeps an unchanged listener's socket, closes removed l
   CHECK(f.sink.of(conf::EventKind::connect)[0][Field::target_port] == std::to_string(z.port()));
 }
 
+TEST_CASE("server: a session counts as in its handshake from accept until it ends (the io loop polls meanwhile)") {
+  SilentServer x;  // never sends its version: both sessions stay in their handshake
+  Fixture f;
+  f.start(config_yaml(listener_yaml(x.port())));
+  CHECK(f.server->sessions().handshakes_in_flight() == 0);
+  const auto address = f.server->listening().at(0);
+  auto first = connect_to(f.io, address);
+  auto second = connect_to(f.io, address);
+  REQUIRE(f.wait_sessions(2));
+  CHECK(f.server->sessions().handshakes_in_flight() == 2);
+  first.close();
+  REQUIRE(f.wait_sessions(1));
+  CHECK(f.server->sessions().handshakes_in_flight() == 1);
+  second.close();
+  REQUIRE(f.wait_sessions(0));
+  CHECK(f.server->sessions().handshakes_in_flight() == 0);
+}
+
 TEST_CASE("server: a session running across a reload keeps its target; new sessions get the new one") {
   SilentServer x, y;
   Fixture f;
