@@ -152,7 +152,8 @@ awaitable<void> Listener::accept_loop(SessionServices initial_services) {
   services_.emplace(initial_services);
   asio::steady_timer backoff(acceptor_.get_executor());
   while (acceptor_.is_open()) {
-    auto [error, socket] = co_await acceptor_.async_accept(use_tuple);
+    tcp::endpoint peer;  // filled by accept() itself: no getpeername per connection
+    auto [error, socket] = co_await acceptor_.async_accept(peer, use_tuple);
     if (error == asio::error::operation_aborted || !acceptor_.is_open()) break;
     if (error) {
       // EMFILE/ENFILE and friends: wait a little instead of spinning.
@@ -165,14 +166,11 @@ awaitable<void> Listener::accept_loop(SessionServices initial_services) {
     const std::size_t max_sessions = services.config->global.max_sessions;
     if (services.registry.size() >= max_sessions) {
       boost::system::error_code ignored;
-      spdlog::warn("listener {}: refusing {}: session limit reached ({} sessions)", address(),
-                   endpoint_text(socket.remote_endpoint(ignored)), max_sessions);
+      spdlog::warn("listener {}: refusing {}: session limit reached ({} sessions)", address(), endpoint_text(peer),
+                   max_sessions);
       socket.close(ignored);
       continue;
     }
-    boost::system::error_code peer_error;
-    const auto peer = socket.remote_endpoint(peer_error);
-    if (peer_error) continue;  // already gone
     // Transparent listeners: the target is the connection's own destination,
     // checked before anything else (never an open relay, no loops).
     std::optional<TransparentTarget> target;

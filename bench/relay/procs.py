@@ -114,6 +114,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def can_bind(port: int) -> bool:
+    """Is 127.0.0.1:port free for a server to listen on?"""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -205,13 +215,9 @@ class Tools:
             raise Unmeasured("Xvnc not found (apt-get install tigervnc-standalone-server)")
         for number in random.sample(range(20, 100), 10):
             port = 5900 + number
-            if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+            display_taken = Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists()
+            if display_taken or not can_bind(port):
                 continue
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
             err = open(self.path("xvnc.err"), "w")
             proc = self.started.add(subprocess.Popen(
                 ["Xvnc", f":{number}", "-rfbport", str(port), "-interface", "127.0.0.1", "-nolisten", "tcp",
