@@ -75,6 +75,17 @@ metrics::Counter& MetricsEventSink::counter(std::string_view name, const metrics
   return registry_.counter(std::string(metric_prefix) + std::string(name), help_of(name), labels);
 }
 
+metrics::Counter& MetricsEventSink::labelled(std::string_view name, std::string_view label, std::string_view value,
+                                             bool* created) {
+  std::lock_guard lock(cache_mutex_);
+  auto& by_value = cache_[name];
+  if (const auto it = by_value.find(value); it != by_value.end()) return *it->second;
+  auto& made = counter(name, {{std::string(label), std::string(value)}});
+  by_value.emplace(std::string(value), &made);
+  if (created) *created = true;
+  return made;
+}
+
 void MetricsEventSink::add_listener(const std::string& listen) {
   const metrics::Labels labels{{"listener", listen}};
   for (const auto name : {"sessions_total", "auth_successes_total", "auth_failures_total"}) counter(name, labels);
@@ -86,28 +97,31 @@ void MetricsEventSink::publish(Event event, EventCompletion done) {
 }
 
 void MetricsEventSink::count(const Event& event) {
-  counter("events_total", {{"event", std::string(conf::to_string(event.kind))}}).inc();
-  const metrics::Labels listener{{"listener", event[Field::listen]}};
+  labelled("events_total", "event", conf::to_string(event.kind)).inc();
+  const auto& listen = event[Field::listen];
   switch (event.kind) {
-    case EventKind::connect:
-      add_listener(event[Field::listen]);
-      counter("sessions_total", listener).inc();
+    case EventKind::connect: {
+      bool first = false;
+      auto& sessions = labelled("sessions_total", "listener", listen, &first);
+      if (first) add_listener(listen);  // its auth series at 0 too
+      sessions.inc();
       break;
+    }
     case EventKind::auth_success: {
-      counter("auth_successes_total", listener).inc();
+      labelled("auth_successes_total", "listener", listen).inc();
       std::lock_guard lock(sessions_mutex_);
       sessions_[event.session_id()].auth_success = true;
       break;
     }
     case EventKind::auth_failure: {
-      counter("auth_failures_total", listener).inc();
+      labelled("auth_failures_total", "listener", listen).inc();
       std::lock_guard lock(sessions_mutex_);
       sessions_[event.session_id()].auth_failure = true;
       break;
     }
     case EventKind::disconnect: count_disconnect(event); break;
     case EventKind::ban: counter("bans_total").inc(); break;
-    case EventKind::blocked: counter("blocked_connections_total", {{"reason", label_value(event[Field::reason])}}).inc(); break;
+    case EventKind::blocked: labelled("blocked_connections_total", "reason", label_value(event[Field::reason])).inc(); break;
     case EventKind::recording_started: counter("recordings_started_total").inc(); break;
     case EventKind::recording_finished:
       counter("recordings_finished_total").inc();
@@ -115,9 +129,9 @@ void MetricsEventSink::count(const Event& event) {
       break;
     case EventKind::recording_failed: counter("recordings_failed_total").inc(); break;
     case EventKind::clipboard: {
-      const metrics::Labels direction{{"direction", label_value(event[Field::direction])}};
-      counter("clipboard_transfers_total", direction).inc();
-      counter("clipboard_bytes_total", direction).inc(event_number(event, Field::clipboard_bytes));
+      const auto direction = label_value(event[Field::direction]);
+      labelled("clipboard_transfers_total", "direction", direction).inc();
+      labelled("clipboard_bytes_total", "direction", direction).inc(event_number(event, Field::clipboard_bytes));
       break;
     }
     default: break;  // counted in events_total only
@@ -134,12 +148,15 @@ void MetricsEventSink::count_disconnect(const Event& event) {
     }
   }
   const auto reason = label_value(event[Field::reason]);
-  const std::string outcome = seen.auth_success ? "authenticated" : seen.auth_failure ? "auth_failed" : reason;
-  counter("handshakes_total", {{"outcome", outcome}}).inc();
-  counter("disconnects_total", {{"reason", reason}}).inc();
+  using namespace std::string_view_literals;  // all three views: a std::string branch would make a temporary
+  const std::string_view outcome = seen.auth_success ? "authenticated"sv
+                                   : seen.auth_failure ? "auth_failed"sv
+                                                       : std::string_view(reason);
+  labelled("handshakes_total", "outcome", outcome).inc();
+  labelled("disconnects_total", "reason", reason).inc();
   session_duration_.observe(static_cast<double>(event_number(event, Field::duration)));
-  counter("bytes_total", {{"direction", "viewer_to_server"}}).inc(event_number(event, Field::bytes_in));
-  counter("bytes_total", {{"direction", "server_to_viewer"}}).inc(event_number(event, Field::bytes_out));
+  labelled("bytes_total", "direction", "viewer_to_server").inc(event_number(event, Field::bytes_in));
+  labelled("bytes_total", "direction", "server_to_viewer").inc(event_number(event, Field::bytes_out));
 }
 
 }  // namespace vhm::hooks

@@ -6,8 +6,10 @@
 // whatever handles it. Thread-safe: events come from the io thread and from
 // policy and recording callbacks.
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "hooks/event_sink.hpp"
@@ -33,12 +35,19 @@ class MetricsEventSink final : public EventSink {
   void count(const Event& event);
   void count_disconnect(const Event& event);
   metrics::Counter& counter(std::string_view name, const metrics::Labels& labels = {});  // name without the prefix
+  // A counter with one label, found again without formatting its series
+  // (every session's events come through here). `name` is a literal; sets
+  // `*created` when this made the series.
+  metrics::Counter& labelled(std::string_view name, std::string_view label, std::string_view value,
+                             bool* created = nullptr);
 
   EventSink& next_;
   metrics::Registry& registry_;
   std::mutex sessions_mutex_;
   std::unordered_map<std::string, SessionSeen> sessions_;  // by session_id, erased at disconnect
   metrics::Histogram& session_duration_;
+  std::mutex cache_mutex_;
+  std::map<std::string_view, std::map<std::string, metrics::Counter*, std::less<>>, std::less<>> cache_;
 };
 
 }  // namespace vhm::hooks

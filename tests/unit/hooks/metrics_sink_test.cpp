@@ -53,6 +53,30 @@ TEST_CASE("metrics sink: events are counted and forwarded unchanged, with their 
   CHECK(page_has(page, "vnc_hooks_manager_bans_total 0"));
 }
 
+TEST_CASE("metrics sink: repeated events count on one series; another listener's first connect adds its series") {
+  vhm::metrics::Registry registry;
+  RecordingSink next;
+  vhm::hooks::MetricsEventSink sink(next, registry);
+  for (int i = 0; i < 3; ++i) sink.publish(metrics_event(EventKind::connect, "a" + std::to_string(i)));
+  sink.publish(metrics_event(EventKind::auth_failure, "a0"));
+  auto other = metrics_event(EventKind::connect, "b0");
+  other[Field::listen] = "[::1]:5901";
+  sink.publish(std::move(other));
+  for (int i = 0; i < 3; ++i)
+    sink.publish(metrics_event(EventKind::disconnect, "a" + std::to_string(i), {{Field::reason, "client_closed"}}));
+  const auto page = registry.render();
+  CHECK(page_has(page, "vnc_hooks_manager_sessions_total{listener=\"127.0.0.1:5900\"} 3"));
+  CHECK(page_has(page, "vnc_hooks_manager_auth_failures_total{listener=\"127.0.0.1:5900\"} 1"));
+  CHECK(page_has(page, "vnc_hooks_manager_sessions_total{listener=\"[::1]:5901\"} 1"));
+  CHECK(page_has(page, "vnc_hooks_manager_auth_successes_total{listener=\"[::1]:5901\"} 0"));
+  CHECK(page_has(page, "vnc_hooks_manager_auth_failures_total{listener=\"[::1]:5901\"} 0"));
+  CHECK(page_has(page, "vnc_hooks_manager_events_total{event=\"connect\"} 4"));
+  CHECK(page_has(page, "vnc_hooks_manager_events_total{event=\"disconnect\"} 3"));
+  CHECK(page_has(page, "vnc_hooks_manager_disconnects_total{reason=\"client_closed\"} 3"));
+  CHECK(page_has(page, "vnc_hooks_manager_handshakes_total{outcome=\"auth_failed\"} 1"));
+  CHECK(page_has(page, "vnc_hooks_manager_handshakes_total{outcome=\"client_closed\"} 2"));
+}
+
 TEST_CASE("metrics sink: handshakes by outcome, disconnect reasons, durations and bytes") {
   vhm::metrics::Registry registry;
   RecordingSink next;
