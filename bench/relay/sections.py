@@ -104,6 +104,20 @@ class Section:
                                     busy_poll_us=BUSY_POLL_US if path == "vhm+poll" else 0,
                                     handshake_poll_us=0 if path == "vhm+sleep" else None)
 
+    def start_proxies(self, paths: list[str], server_port: int, what: str,
+                      **kwargs) -> dict[str, tuple[subprocess.Popen, int]]:
+        """A proxy per path of `paths` but direct, in front of server_port; one
+        that does not start is a problem of `what` and is left out."""
+        proxies = {}
+        for path in paths:
+            if path == "direct":
+                continue
+            try:
+                proxies[path] = self.start_proxy(path, server_port, **kwargs)
+            except Unmeasured as e:
+                self.problem(f"{what}: {e}")
+        return proxies
+
     def stop(self, proc: subprocess.Popen, path: str):
         self.tools.started.stop(proc, name=LABEL[path])
 
@@ -116,13 +130,8 @@ def stream_runs(sec: Section, section: str, security: str, server_kwargs: dict, 
     s = sec.s
     tools = sec.tools
     server, server_port = tools.start_server(security=security, **server_kwargs)
-    proxies: dict[str, tuple[subprocess.Popen, int]] = {}
     paths = [p for p in s.paths]
-    for path in paths[1:]:
-        try:
-            proxies[path] = sec.start_proxy(path, server_port, tls=tls_config if path == "vhm" else None)
-        except Unmeasured as e:
-            sec.problem(f"{section}: {e}")
+    proxies = sec.start_proxies(paths, server_port, section, tls=tls_config)  # haproxy passes TLS through
     mbps: dict[str, list[float]] = {p: [] for p in paths}
     ratios: dict[str, list[float]] = {p: [] for p in paths}
     cpu_proxy: dict[str, list[float]] = {p: [] for p in paths}
@@ -324,12 +333,7 @@ def rate_runs(sec: Section, server_port: int, paths: list[str], title: str, conn
     """Alternating rate runs of `paths` in front of the server on server_port."""
     s = sec.s
     tools = sec.tools
-    proxies = {}
-    for path in paths[1:]:
-        try:
-            proxies[path] = sec.start_proxy(path, server_port)
-        except Unmeasured as e:
-            sec.problem(f"{title}: {e}")
+    proxies = sec.start_proxies(paths, server_port, title)
     per_s: dict[str, list[float]] = {p: [] for p in paths}
     ratios: dict[str, list[float]] = {p: [] for p in paths}
     p99: dict[str, list[float]] = {p: [] for p in paths}
