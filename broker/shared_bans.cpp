@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <random>
+#include <set>
 #include <variant>
 
 #include <boost/asio/as_tuple.hpp>
@@ -147,6 +148,10 @@ struct SharedBans::Impl {
   asio::steady_timer retry;  // run_subscription's pause between attempts
   std::deque<Job> jobs;
   std::map<std::string, long long> pending_unbans;  // made while Redis was down: key -> ms
+  // Keys unbanned (here or through a message) while a sync ran: its pull may
+  // have read their ban before the unban reached Redis, and must not restore it.
+  std::set<std::string> unbanned_during_sync;
+  bool syncing = false;
   std::uint64_t failure_serial = 0;
   std::uint64_t local_bans = 0;  // started in the local table (Redis down)
   bool stopping = false;
@@ -294,9 +299,22 @@ struct SharedBans::Impl {
     }
   }
 
+  void note_unban(const std::string& key) {
+    if (syncing) unbanned_during_sync.insert(key);
+  }
+
   // Offers local bans (and unbans) to Redis, then pulls its bans in.
   // False when Redis failed on the way (went_down already said why).
   asio::awaitable<bool> sync() {
+    syncing = true;
+    unbanned_during_sync.clear();
+    const bool synced = co_await sync_steps();
+    syncing = false;
+    unbanned_during_sync.clear();
+    co_return synced;
+  }
+
+  asio::awaitable<bool> sync_steps() {
     error_code ec;
     const auto local_bans_before = local_bans;
     if (!pending_unbans.empty()) {
@@ -343,6 +361,7 @@ struct SharedBans::Impl {
     std::vector<policy::Ban> in_redis;
     const bool pulled = co_await pull(in_redis);
     if (stopping || !pulled) co_return false;
+    std::erase_if(in_redis, [this](const policy::Ban& ban) { return unbanned_during_sync.contains(ban.key); });
     if (table.restore(in_redis, now()) > 0) changed = true;
     if (changed) table_changed();
     if (!up) came_up(merged, in_redis.size());
@@ -485,6 +504,7 @@ struct SharedBans::Impl {
                    util::iso8601_utc(change->ban.until), change->ban.failures, change->ban.level);
     } else {
       pending_unbans.erase(change->ban.key);
+      note_unban(change->ban.key);
       if (!table.unban(change->ban.key, now())) return;
       spdlog::info("blocking: {} unbanned through another proxy", change->ban.key);
     }
@@ -542,6 +562,7 @@ bool SharedBans::unban(std::string_view address_or_key) {
   const auto now = impl.now();
   const bool lifted = impl.table.unban(*key, now);
   if (impl.stopping) return lifted;
+  impl.note_unban(*key);
   Impl::UnbanJob job{*key, to_unix_ms(now)};
   if (impl.up) {
     impl.jobs.push_back(std::move(job));

@@ -178,7 +178,7 @@ TEST_CASE("stream worker: at most in_flight_limit entries reach the hooks; each 
 
   REQUIRE(worker_wait([&] {
     hooks.release();
-    return hooks.published() == 10 && worker_pending(server.port()) == 0;
+    return hooks.published() == 10 && worker_pending(server.port()) == 0 && worker.stats().acked == 10;
   }));
   const auto events = hooks.events();
   for (int i = 0; i < 10; ++i) {  // in stream order, rebuilt from the JSON
@@ -227,7 +227,8 @@ TEST_CASE("stream worker: entries a dead consumer left pending are claimed after
   REQUIRE(worker_wait([&] { return hooks.published() == 4; }));
   CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(300));
   hooks.release();
-  REQUIRE(worker_wait([&] { return worker_pending(server.port()) == 0; }));
+  // Redis answers XACK before the worker counts it: wait for both.
+  REQUIRE(worker_wait([&] { return worker_pending(server.port()) == 0 && worker.stats().acked == 4; }));
   const auto stats = worker.stats();
   CHECK(stats.claimed == 4);
   CHECK(stats.read == 0);
