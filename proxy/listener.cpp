@@ -74,6 +74,9 @@ tcp::acceptor bind_acceptor(asio::io_context& io, const conf::HostPort& listen, 
   if (transparent) set_ip_transparent(acceptor.native_handle(), endpoint.address().is_v6(), error);
   if (error) return acceptor;
   acceptor.set_option(asio::socket_base::reuse_address(true), error);
+  // Accepted sockets inherit these (Linux): no setsockopt per session on the viewer leg.
+  if (!error) acceptor.set_option(tcp::no_delay(true), error);
+  if (!error) acceptor.set_option(asio::socket_base::keep_alive(true), error);
   if (!error) acceptor.bind(endpoint, error);
   if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
   return acceptor;

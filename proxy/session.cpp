@@ -28,27 +28,28 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-void set_relay_options(tcp::socket& socket) {
+// The viewer's socket has TCP_NODELAY and SO_KEEPALIVE from the listening
+// socket (listener.cpp); the server's gets them here.
+void set_relay_options(tcp::socket& socket, bool dialed) {
   boost::system::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-  socket.set_option(asio::socket_base::keep_alive(true), ignored);
+  if (dialed) {
+    socket.set_option(tcp::no_delay(true), ignored);
+    socket.set_option(asio::socket_base::keep_alive(true), ignored);
+  }
   // The relay reads with non-blocking read_some after a readiness wait, so a
   // buffer is only held while data is actually there (see BufferPool).
   if (!socket.non_blocking()) socket.non_blocking(true, ignored);
 }
 
-// The two pumps and the handshake watchdog in one parallel group, as `a && b
-// && c` would run them (all to the end; an exception cancels the others and
-// is rethrown), but without the second group, its spawned threads and the
-// operators' own coroutine frames that nesting costs every session (~1 KiB).
-awaitable<void> run_relay_group(asio::any_io_executor executor, awaitable<void> up, awaitable<void> down,
-                                awaitable<void> watchdog) {
-  auto [order, up_error, down_error, watchdog_error] =
+// The two pumps in one parallel group, as `a && b` would run them (both to
+// the end; an exception cancels the other and is rethrown), without the
+// operators' own coroutine frames.
+awaitable<void> run_relay_group(asio::any_io_executor executor, awaitable<void> up, awaitable<void> down) {
+  auto [order, up_error, down_error] =
       co_await asio::experimental::make_parallel_group(co_spawn(executor, std::move(up), asio::deferred),
-                                                       co_spawn(executor, std::move(down), asio::deferred),
-                                                       co_spawn(executor, std::move(watchdog), asio::deferred))
+                                                       co_spawn(executor, std::move(down), asio::deferred))
           .async_wait(asio::experimental::wait_for_one_error(), asio::deferred);
-  for (const auto& error : {up_error, down_error, watchdog_error})
+  for (const auto& error : {up_error, down_error})
     if (error) std::rethrow_exception(error);
 }
 
@@ -127,7 +128,7 @@ awaitable<void> Session::connect_and_relay() {
   // Scanner shield (session_greeting.cpp): only a viewer that answered the
   // proxy's greeting with a valid ProtocolVersion gets a connection to the server.
   const bool shield = listener_->config.scanner_shield;
-  if (shield && !closing_ && !co_await (greet_viewer() && handshake_watchdog())) {
+  if (shield && !closing_ && !co_await greet_viewer()) {
     spdlog::info("session {}: not relayed to {}: no valid RFB ProtocolVersion from the viewer", id(), target_text());
     co_return;
   }
@@ -135,10 +136,10 @@ awaitable<void> Session::connect_and_relay() {
     if (shield && !closing_) co_await refuse_greeted_viewer("The VNC server cannot be reached.");
     co_return;
   }
-  set_relay_options(viewer_->socket());
-  set_relay_options(server_);
+  set_relay_options(viewer_->socket(), false);
+  set_relay_options(server_, true);
   if (!shield) parser_.emplace(rfb::Limits{}, tls_visibility());
-  if (shield && !co_await (join_server_version() && handshake_watchdog())) co_return;
+  if (shield && !co_await join_server_version()) co_return;
   // tls.server_security: plain may speak VeNCrypt to the viewer itself (session_tls_plain.cpp).
   if (has_session_timers())
     co_await (relay_both_ways() && session_timers());
@@ -170,16 +171,17 @@ awaitable<void> Session::relay_legs() {
   tcp::socket* viewer_socket = viewer_->plain_socket();
   tcp::socket* server_socket = server_stream_->plain_socket();
   const auto executor = server_.get_executor();
+  HandshakePhase phase(*this);  // until ServerInit (handshake_finished() disarms it) or the relay's end
   if (viewer_socket && server_socket) {
     TcpLeg viewer(*viewer_socket, services_.buffers), server(*server_socket, services_.buffers);
-    co_await run_relay_group(executor, pump(viewer, server, up), pump(server, viewer, down), handshake_watchdog());
+    co_await run_relay_group(executor, pump(viewer, server, up), pump(server, viewer, down));
   } else if (server_socket) {
     StreamLeg<Transport> viewer(*viewer_, viewer_buffer);
     TcpLeg server(*server_socket, services_.buffers);
-    co_await run_relay_group(executor, pump(viewer, server, up), pump(server, viewer, down), handshake_watchdog());
+    co_await run_relay_group(executor, pump(viewer, server, up), pump(server, viewer, down));
   } else {
     StreamLeg<Transport> viewer(*viewer_, viewer_buffer), server(*server_stream_, stream_buffer);
-    co_await run_relay_group(executor, pump(viewer, server, up), pump(server, viewer, down), handshake_watchdog());
+    co_await run_relay_group(executor, pump(viewer, server, up), pump(server, viewer, down));
   }
 }
 
@@ -219,15 +221,21 @@ void Session::close(DisconnectReason reason, std::string detail) {
   server_.close(ignored);
 }
 
-awaitable<void> Session::handshake_watchdog() {
-  const auto limit = listener_->config.handshake_timeout;
-  if (handshake_done_ || closing_) co_return;
+void Session::arm_handshake_deadline() {
+  if (handshake_done_ || closing_) return;
   if (handshake_deadline_ == std::chrono::steady_clock::time_point{})
-    handshake_deadline_ = std::chrono::steady_clock::now() + limit;
+    handshake_deadline_ = std::chrono::steady_clock::now() + listener_->config.handshake_timeout;
   timer_.expires_at(handshake_deadline_);
-  auto [error] = co_await timer_.async_wait(use_tuple);
-  if (!error && !handshake_done_ && !closing_)
-    close(DisconnectReason::timeout, "RFB handshake not finished within " + std::to_string(limit.count()) + "s");
+  timer_.async_wait([self = shared_from_this(), serial = ++deadline_serial_](const boost::system::error_code& error) {
+    if (error || serial != self->deadline_serial_ || self->handshake_done_ || self->closing_) return;
+    self->close(DisconnectReason::timeout, "RFB handshake not finished within " +
+                                               std::to_string(self->listener_->config.handshake_timeout.count()) + "s");
+  });
+}
+
+void Session::disarm_deadline() {
+  ++deadline_serial_;  // a callback already queued with success does nothing
+  timer_.cancel();
 }
 
 void Session::observe(rfb::Direction direction, std::span<const std::uint8_t> bytes) {
@@ -325,7 +333,7 @@ void Session::handshake_finished() {
   start_tracking();   // before the parser goes: it holds the bytes past the handshake;
   start_recording();  // and before the recorder, which records what the tracker lets through
   parser_.reset();  // nothing more to parse: free its buffers for the rest of the session
-  timer_.cancel();
+  disarm_deadline();
 }
 
 awaitable<bool> Session::pass_gate(EventKind kind, std::string& reason) {

@@ -130,7 +130,19 @@ class Session : public std::enable_shared_from_this<Session> {
   // where the handshake ends; the file is closed before `disconnect`.
   void start_recording();
   awaitable<void> end_recording();
-  awaitable<void> handshake_watchdog();
+  // The handshake deadline (handshake_timeout, fixed when first armed) on
+  // timer_, as a plain callback: it closes the session if it expires while a
+  // phase that reads the peers runs. Cheaper than racing every phase against
+  // a watchdog coroutine (`phase && watchdog`: a parallel group per phase).
+  void arm_handshake_deadline();
+  void disarm_deadline();  // whatever timer_ waits for (handshake or connect deadline)
+  struct HandshakePhase {  // armed for one phase's scope
+    explicit HandshakePhase(Session& session) : session(session) { session.arm_handshake_deadline(); }
+    ~HandshakePhase() { session.disarm_deadline(); }
+    HandshakePhase(const HandshakePhase&) = delete;
+    HandshakePhase& operator=(const HandshakePhase&) = delete;
+    Session& session;
+  };
   // Message tracking and the `session:` rules (proxy/tracking/session_tracking.cpp):
   // the tracker tap starts where the handshake ends, before the recorder.
   void start_tracking();
@@ -239,7 +251,9 @@ class Session : public std::enable_shared_from_this<Session> {
   tcp::socket server_;
   std::unique_ptr<relay::Transport> server_stream_;  // over server_, once dialed
   std::unique_ptr<tcp::resolver> resolver_;  // only while a host name is resolved (IP literals need none)
-  asio::steady_timer timer_;
+  asio::steady_timer timer_;  // the handshake deadline, or the dial's connect timeout
+  std::uint32_t deadline_serial_ = 0;  // a callback from an earlier arming finds it changed
+  bool connect_timed_out_ = false;
   std::shared_ptr<const ListenerContext> listener_;
   SessionServices services_;
   std::optional<tcp::endpoint> destination_;  // transparent listeners: the original destination

@@ -18,8 +18,6 @@
 
 namespace vhm::proxy {
 
-using namespace asio::experimental::awaitable_operators;
-
 std::string Session::target_text() const {
   if (destination_) return endpoint_text(*destination_);
   return conf::format_host_port(token_target_ ? *token_target_ : listener_->config.target);
@@ -51,25 +49,33 @@ awaitable<bool> Session::dial(const tcp::resolver::results_type& endpoints) {
   const auto& config = listener_->config;
   boost::system::error_code error;
   tcp::endpoint endpoint;
-  bool timed_out = false;
+  // The connect timeout closes the socket, which ends the connect (a range
+  // connect too: it stops at a closed socket). A callback, not a race of the
+  // connect against the timer: no parallel group per session.
+  connect_timed_out_ = false;
   timer_.expires_after(config.connect_timeout);
+  timer_.async_wait([self = shared_from_this(), serial = ++deadline_serial_](const boost::system::error_code& expiry) {
+    if (expiry || serial != self->deadline_serial_) return;
+    self->connect_timed_out_ = true;
+    boost::system::error_code ignored;
+    self->server_.close(ignored);
+  });
   if (destination_) {
     std::string problem;
     const auto source = open_upstream_socket(server_, config.transparent, *destination_, client_address_, problem);
     if (!source) {
+      disarm_deadline();
       note_end(DisconnectReason::target_unreachable, "cannot connect to " + target_text() + ": " + problem);
       co_return false;
     }
     own_source_.set(*source);  // before the SYN: a looped connection is known when it arrives
-    auto outcome = co_await (server_.async_connect(*destination_, use_tuple) || timer_.async_wait(use_tuple));
-    timed_out = outcome.index() == 1;
-    if (!timed_out) std::tie(error) = std::get<0>(outcome);
+    std::tie(error) = co_await server_.async_connect(*destination_, use_tuple);
     endpoint = *destination_;
   } else {
-    auto outcome = co_await (asio::async_connect(server_, endpoints, use_tuple) || timer_.async_wait(use_tuple));
-    timed_out = outcome.index() == 1;
-    if (!timed_out) std::tie(error, endpoint) = std::get<0>(outcome);
+    std::tie(error, endpoint) = co_await asio::async_connect(server_, endpoints, use_tuple);
   }
+  disarm_deadline();
+  const bool timed_out = connect_timed_out_;
   if (timed_out) {
     if (!closing_)
       note_end(DisconnectReason::timeout, "no connection to " + target_text() + " within " +

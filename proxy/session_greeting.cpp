@@ -23,7 +23,6 @@
 
 #include <array>
 
-#include "proxy/cancel_on_exit.hpp"
 #include "proxy/session.hpp"
 #include "rfb/protocol_version.hpp"
 #include "rfb/refusal.hpp"
@@ -57,7 +56,7 @@ VersionMessageBytes Session::greeting() {
 }
 
 awaitable<bool> Session::greet_viewer() {
-  CancelOnExit cancel_watchdog{timer_};
+  HandshakePhase phase(*this);
   greeted_with_ = greeting();
   parser_.emplace(rfb::Limits{}, tls_visibility());
   bytes_out_ += greeted_with_.size();
@@ -103,7 +102,7 @@ std::size_t Session::answer_server_early() {
 }
 
 awaitable<bool> Session::join_server_version() {
-  CancelOnExit cancel_watchdog{timer_};
+  HandshakePhase phase(*this);
   const std::size_t answered = answer_server_early();
   VersionMessageBytes theirs{};
   auto [read_error, read] = co_await asio::async_read(*server_stream_, asio::buffer(theirs), use_tuple);

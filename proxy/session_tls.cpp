@@ -141,8 +141,9 @@ awaitable<void> Session::relay_tls_legs(TlsStream& viewer, ServerStream& server)
   tls_running_ = true;
   relay::StreamLeg<TlsStream> viewer_leg(viewer, stream_buffer);
   relay::StreamLeg<ServerStream> server_leg(server, stream_buffer);
+  HandshakePhase phase(*this);  // the inner handshake until its ServerInit
   co_await (pump(viewer_leg, server_leg, rfb::Direction::client_to_server) &&
-            pump(server_leg, viewer_leg, rfb::Direction::server_to_client) && handshake_watchdog());
+            pump(server_leg, viewer_leg, rfb::Direction::server_to_client));
 }
 
 }  // namespace vhm::proxy

@@ -19,14 +19,12 @@
 
 #include <vector>
 
-#include "proxy/cancel_on_exit.hpp"
 #include "proxy/endpoint_text.hpp"
 #include "proxy/session.hpp"
 #include "rfb/vencrypt_messages.hpp"
 
 namespace vhm::proxy {
 
-using namespace asio::experimental::awaitable_operators;
 namespace vencrypt = rfb::vencrypt;
 
 awaitable<bool> Session::plain_server_handshake() {
@@ -42,7 +40,7 @@ awaitable<bool> Session::plain_server_handshake() {
     co_return false;
   }
   running_pumps_ = 2;  // `ctl sessions`: "handshake"
-  const bool took_over = co_await (speak_vencrypt_to_viewer() && handshake_watchdog());
+  const bool took_over = co_await speak_vencrypt_to_viewer();
   running_pumps_ = 0;
   co_return took_over || closing_;
 }
@@ -70,7 +68,7 @@ awaitable<bool> Session::forward_exact(bool from_client, std::size_t count) {
 // true: the proxy took the session over (TLS with the viewer is next, or the
 // session is closing); false: the copying pumps go on from here.
 awaitable<bool> Session::speak_vencrypt_to_viewer() {
-  CancelOnExit cancel_watchdog{timer_};
+  HandshakePhase phase(*this);
   // Shown to the parser as the viewer sees it, and written to one side.
   auto send = [this](relay::Transport& to, std::vector<std::uint8_t> bytes, bool observed) -> awaitable<bool> {
     if (observed) {

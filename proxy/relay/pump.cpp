@@ -117,7 +117,7 @@ awaitable<void> Session::pump(From& from, To& to, rfb::Direction direction) {
     if (taps_congested()) co_await wait_for_taps();  // backpressure from the recorder, bounded
   }
   if (!parked_[index(direction)]) direction_ended_[index(direction)] = true;
-  if (--running_pumps_ == 0) timer_.cancel();  // both directions done: stop the watchdog
+  --running_pumps_;
 }
 
 void Session::note_leg_error(bool client_side, relay::Transport::Ending ending, const std::string& detail) {

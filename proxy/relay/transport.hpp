@@ -32,14 +32,25 @@ class Transport {
   template <typename MutableBuffers, typename Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, asio::mutable_buffer buffer) { start_read(buffer, Handler(std::move(handler))); }, token,
-        first_mutable(buffers));
+        [this](auto handler, asio::mutable_buffer buffer) {
+          // Plain TCP: straight to the socket, without the type-erased handler (three allocations a call).
+          if (auto* plain = plain_socket())
+            plain->async_read_some(buffer, std::move(handler));
+          else
+            start_read(buffer, Handler(std::move(handler)));
+        },
+        token, first_mutable(buffers));
   }
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
     return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, asio::const_buffer buffer) { start_write(buffer, Handler(std::move(handler))); }, token,
-        first_const(buffers));
+        [this](auto handler, asio::const_buffer buffer) {
+          if (auto* plain = plain_socket())
+            plain->async_write_some(buffer, std::move(handler));
+          else
+            start_write(buffer, Handler(std::move(handler)));
+        },
+        token, first_const(buffers));
   }
 
   // tcp, tls, ws or wss: the {transport} field.

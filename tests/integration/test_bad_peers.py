@@ -51,10 +51,12 @@ def none_handshake_client_until_init(sock: socket.socket):
 class BadPeers(XvncTestCase):
     xvnc_options = {"security": "VncAuth", "desktop": "vhm-it healthy desk"}
 
-    def start_two_listeners(self, bad_target: str, handshake_timeout=None, events=None):
+    def start_two_listeners(self, bad_target: str, handshake_timeout=None, events=None, connect_timeout=None):
         bad = {"listen": "127.0.0.1:0", "target": bad_target}
         if handshake_timeout is not None:
             bad["handshake_timeout"] = handshake_timeout
+        if connect_timeout is not None:
+            bad["connect_timeout"] = connect_timeout
         good = {"listen": "127.0.0.1:0", "target": self.xvnc.target}
         config = self.config([bad, good], events or record_hooks(self.events_file),
                              {"kill_grace": "500ms"})
@@ -186,6 +188,35 @@ class BadPeers(XvncTestCase):
         self.assertEqual([r.event for r in records], ["connect", "disconnect"])
         self.assertEqual(records[0]["target_port"], str(port))
         self.assertEqual(records[0]["display"], "")  # not a 5900-5999 port
+        self.assert_still_healthy(proxy)
+
+    def test_silent_target_times_out_after_connect_timeout(self):
+        # A target whose accept queue is full drops the proxy's SYN: the connect hangs.
+        silent = socket.socket()
+        self.addCleanup(silent.close)
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(0)
+        for _ in range(3):
+            filler = socket.socket()
+            self.addCleanup(filler.close)
+            filler.setblocking(False)
+            filler.connect_ex(silent.getsockname())
+        time.sleep(0.2)
+        port = silent.getsockname()[1]
+        proxy = self.start_two_listeners(f"127.0.0.1:{port}", connect_timeout=1, handshake_timeout=30)
+        client = self.client(proxy.port(BAD))
+        self.assertEqual(recv_exact(client, 12), b"RFB 003.008\n")
+        client.sendall(b"RFB 003.008\n")  # dialed only now (scanner shield)
+        dialed = time.monotonic()
+        # While that dial hangs, a healthy session is served.
+        self.assert_healthy_login(proxy.port(GOOD), self.xvnc)
+        self.assertEqual(recv_exact(client, 1), b"\x00", "no RFB refusal for the viewer")
+        self.assertGreaterEqual(time.monotonic() - dialed, 0.9, "gave up before connect_timeout (1 s)")
+        (length,) = struct.unpack(">I", recv_exact(client, 4))
+        self.assertEqual(recv_exact(client, length), b"The VNC server cannot be reached.")
+        self.assertTrue(wait_peer_closed(client), "proxy kept the client connection open")
+        _, records = self.assert_bad_session_ended(proxy, "timeout", f"no connection to 127.0.0.1:{port} within 1s")
+        self.assertEqual([r.event for r in records], ["connect", "disconnect"])
         self.assert_still_healthy(proxy)
 
     # --- hostile values ----------------------------------------------------------
