@@ -316,7 +316,7 @@ class Session : public std::enable_shared_from_this<Session> {
   int parked_directions_ = 0;  // directions run_parked() still relays
   // The parked relay's bytes in flight, per direction.
   std::array<relay::SplicePipe, 2> parked_pipes_;
-  // Fixed when the handshake watchdog first runs, so every phase of one
+  // Fixed when the handshake deadline is first armed, so every phase of one
   // session shares one handshake_timeout.
   std::chrono::steady_clock::time_point handshake_deadline_{};
 };
