@@ -28,17 +28,19 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-// The viewer's socket has TCP_NODELAY and SO_KEEPALIVE from the listening
-// socket (listener.cpp); the server's gets them here.
-void set_relay_options(tcp::socket& socket, bool dialed) {
+// The relay reads with non-blocking read_some after a readiness wait, so a
+// buffer is only held while data is actually there (see BufferPool).
+void make_non_blocking(tcp::socket& socket) {
   boost::system::error_code ignored;
-  if (dialed) {
-    socket.set_option(tcp::no_delay(true), ignored);
-    socket.set_option(asio::socket_base::keep_alive(true), ignored);
-  }
-  // The relay reads with non-blocking read_some after a readiness wait, so a
-  // buffer is only held while data is actually there (see BufferPool).
   if (!socket.non_blocking()) socket.non_blocking(true, ignored);
+}
+
+// The viewer's socket has these from the listening socket (listener.cpp).
+void set_dialed_options(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  socket.set_option(asio::socket_base::keep_alive(true), ignored);
+  make_non_blocking(socket);
 }
 
 // The two pumps in one parallel group, as `a && b` would run them (both to
@@ -136,8 +138,8 @@ awaitable<void> Session::connect_and_relay() {
     if (shield && !closing_) co_await refuse_greeted_viewer("The VNC server cannot be reached.");
     co_return;
   }
-  set_relay_options(viewer_->socket(), false);
-  set_relay_options(server_, true);
+  make_non_blocking(viewer_->socket());
+  set_dialed_options(server_);
   if (!shield) parser_.emplace(rfb::Limits{}, tls_visibility());
   if (shield && !co_await join_server_version()) co_return;
   // tls.server_security: plain may speak VeNCrypt to the viewer itself (session_tls_plain.cpp).
