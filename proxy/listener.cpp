@@ -204,7 +204,19 @@ std::optional<std::string> Listener::admission_refusal(const tcp::endpoint& peer
   using conf::Field;
   const auto client = canonical_address(peer.address());
   const auto now = std::chrono::system_clock::now();
-  const auto& address = context.listen_text;
+  // The decision first: an admitted connection (nearly all of them) builds no event.
+  std::optional<policy::Refusal> refusal;
+  std::optional<policy::Ban> ban;
+  if (target && target->refusal) {
+    refusal = target->refusal;
+  } else if (services.blocking && (ban = services.blocking->active_ban(client))) {
+    refusal = policy::Refusal::banned;
+  } else {
+    const auto decision = context.limits->admit(client, now);
+    if (decision == policy::ConnectionLimits::Decision::ok) return std::nullopt;
+    refusal = policy::refusal_of(decision);
+  }
+
   const conf::HostPort* token_target = origin && origin->token_target ? &*origin->token_target : nullptr;
   hooks::Event event = connection_fields(peer, context, target ? std::optional(target->destination) : std::nullopt,
                                          token_target);
@@ -214,25 +226,15 @@ std::optional<std::string> Listener::admission_refusal(const tcp::endpoint& peer
     event[Field::http_user] = origin->http_user;
     event[Field::origin] = origin->origin;
   }
-  std::optional<policy::Refusal> refusal;
   std::string text;
   if (target && target->refusal) {
-    refusal = target->refusal;
     text = policy::target_refusal_text(*refusal, endpoint_text(target->destination));
-    spdlog::info("listener {}: client {}: {}", address, endpoint_text(peer), target->detail);
-  }
-  if (!refusal && services.blocking) {
-    if (auto ban = services.blocking->active_ban(client)) {
-      refusal = policy::Refusal::banned;
-      text = policy::banned_text(ban->until, now);
-      event[Field::failures] = std::to_string(ban->failures);
-      event[Field::ban_until] = util::iso8601_utc(ban->until);
-    }
-  }
-  if (!refusal) {
-    const auto decision = context.limits->admit(client, now);
-    if (decision == policy::ConnectionLimits::Decision::ok) return std::nullopt;
-    refusal = policy::refusal_of(decision);
+    spdlog::info("listener {}: client {}: {}", context.listen_text, endpoint_text(peer), target->detail);
+  } else if (ban) {
+    text = policy::banned_text(ban->until, now);
+    event[Field::failures] = std::to_string(ban->failures);
+    event[Field::ban_until] = util::iso8601_utc(ban->until);
+  } else {
     text = policy::refusal_text(*refusal, event[Field::client_ip]);
   }
   spdlog::info("{}", policy::blocked_log_line(event[Field::client_ip], *refusal, text));

@@ -139,8 +139,12 @@ def stream_runs(sec: Section, section: str, security: str, server_kwargs: dict, 
     cpu_client: dict[str, list[float]] = {p: [] for p in paths}
     proxy_share: dict[str, list[float]] = {p: [] for p in paths}
     for rep in range(1, s.reps + 1):
-        direct = None
-        for path in paths:
+        # Each repetition starts one path later: a server that drifts within a
+        # repetition (Xvnc's rate wanders by 10-20% between runs here) favours
+        # no path, and direct is not always the one measured first.
+        shift = (rep - 1) % len(paths)
+        hps_of: dict[str, float] = {}
+        for path in paths[shift:] + paths[:shift]:
             if path != "direct" and path not in proxies:
                 continue
             port = server_port if path == "direct" else proxies[path][1]
@@ -341,8 +345,12 @@ def rate_runs(sec: Section, server_port: int, paths: list[str], title: str, conn
     cpu: dict[str, list[float]] = {p: [] for p in paths}
     client_cpu: dict[str, list[float]] = {p: [] for p in paths}
     for rep in range(1, s.reps + 1):
-        direct = None
-        for path in paths:
+        # Each repetition starts one path later: a server that drifts within a
+        # repetition (Xvnc's rate wanders by 10-20% between runs here) favours
+        # no path, and direct is not always the one measured first.
+        shift = (rep - 1) % len(paths)
+        hps_of: dict[str, float] = {}
+        for path in paths[shift:] + paths[:shift]:
             if path != "direct" and path not in proxies:
                 continue
             port = server_port if path == "direct" else proxies[path][1]
@@ -356,21 +364,25 @@ def rate_runs(sec: Section, server_port: int, paths: list[str], title: str, conn
                 sec.problem(f"{title} via {LABEL[path]}: {e}")
                 continue
             hps = result["handshakes_per_s"]
+            hps_of[path] = hps
             per_s[path].append(hps)
             client_cpu[path].append(result["cpu_s"] / max(result["count"], 1) * 1e6)
             p99[path].append(result["p99_ms"])
             note = ""
-            if path == "direct":
-                direct = hps
-            else:
+            if path != "direct":
                 cpu[path].append((c1 - c0) / max(result["count"], 1) * 1e6)
                 note = f"; proxy {(c1 - c0) / max(result['count'], 1) * 1e6:.0f} CPU us per handshake"
-                if direct:
-                    ratios[path].append(hps / direct)
-                    note = f" ({hps / direct:.3f}x direct)" + note
             say(f"[{title}] rep {rep}/{s.reps} {LABEL[path]:<18} {hps:8.0f} handshakes/s with {connectors}"
                 f" connectors{note}; p50 {result['p50_ms']:.3f} p99 {result['p99_ms']:.3f} ms;"
                 f" client CPU {result['cpu_s']:.2f} s")
+        # Ratios against this repetition's own direct run, wherever it came in the order.
+        direct = hps_of.get("direct")
+        if direct:
+            for path, hps in hps_of.items():
+                if path != "direct":
+                    ratios[path].append(hps / direct)
+            say(f"[{title}] rep {rep}/{s.reps} x direct: " +
+                ", ".join(f"{LABEL[p]} {h / direct:.3f}" for p, h in hps_of.items() if p != "direct"))
     for path, (proc, _) in proxies.items():
         sec.stop(proc, path)
     row = Row(title, f"handshakes/s, {connectors} connectors{tag}", {p: median(v) for p, v in per_s.items()},

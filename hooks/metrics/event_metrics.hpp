@@ -5,6 +5,7 @@
 // dispatcher, or quick mode's stdout), so every event is counted once,
 // whatever handles it. Thread-safe: events come from the io thread and from
 // policy and recording callbacks.
+#include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -46,6 +47,10 @@ class MetricsEventSink final : public EventSink {
   std::mutex sessions_mutex_;
   std::unordered_map<std::string, SessionSeen> sessions_;  // by session_id, erased at disconnect
   metrics::Histogram& session_duration_;
+  // Series every event or every disconnect counts in, found once here.
+  std::array<metrics::Counter*, conf::event_kind_names.size()> events_total_{};
+  metrics::Counter* bytes_in_total_ = nullptr;
+  metrics::Counter* bytes_out_total_ = nullptr;
   std::mutex cache_mutex_;
   std::map<std::string_view, std::map<std::string, metrics::Counter*, std::less<>>, std::less<>> cache_;
 };
