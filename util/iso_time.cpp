@@ -26,8 +26,8 @@ std::string iso8601_utc(std::chrono::system_clock::time_point when) {
   const hh_mm_ss time{floor<milliseconds>(when - day)};
   char text[32];
   char* out = text;
-  const int year = static_cast<int>(date.year());
-  out = put_digits(out, static_cast<unsigned>(year < 0 ? 0 : year > 9999 ? 9999 : year), 4);
+  // system_clock's nanoseconds span the years 1677-2262: always four digits.
+  out = put_digits(out, static_cast<unsigned>(static_cast<int>(date.year())), 4);
   *out++ = '-';
   out = put_digits(out, static_cast<unsigned>(date.month()), 2);
   *out++ = '-';
