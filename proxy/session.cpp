@@ -228,10 +228,10 @@ void Session::arm_handshake_deadline() {
   if (handshake_deadline_ == std::chrono::steady_clock::time_point{})
     handshake_deadline_ = std::chrono::steady_clock::now() + listener_->config.handshake_timeout;
   timer_.expires_at(handshake_deadline_);
-  timer_.async_wait([self = shared_from_this(), serial = ++deadline_serial_](const boost::system::error_code& error) {
-    if (error || serial != self->deadline_serial_ || self->handshake_done_ || self->closing_) return;
-    self->close(DisconnectReason::timeout, "RFB handshake not finished within " +
-                                               std::to_string(self->listener_->config.handshake_timeout.count()) + "s");
+  on_timer_expiry([](Session& session) {
+    if (session.handshake_done_ || session.closing_) return;
+    session.close(DisconnectReason::timeout, "RFB handshake not finished within " +
+                                                 std::to_string(session.listener_->config.handshake_timeout.count()) + "s");
   });
 }
 

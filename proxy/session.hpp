@@ -136,6 +136,16 @@ class Session : public std::enable_shared_from_this<Session> {
   // a watchdog coroutine (`phase && watchdog`: a parallel group per phase).
   void arm_handshake_deadline();
   void disarm_deadline();  // whatever timer_ waits for (handshake or connect deadline)
+  // Calls `expired(*this)` when timer_ expires, unless disarm_deadline() or a
+  // later arming came first (the serial check: a cancel cannot stop a
+  // completion that is already queued).
+  template <typename Expired>
+  void on_timer_expiry(Expired expired) {
+    timer_.async_wait([self = shared_from_this(), serial = ++deadline_serial_, expired](
+                          const boost::system::error_code& error) {
+      if (!error && serial == self->deadline_serial_) expired(*self);
+    });
+  }
   struct HandshakePhase {  // armed for one phase's scope
     explicit HandshakePhase(Session& session) : session(session) { session.arm_handshake_deadline(); }
     ~HandshakePhase() { session.disarm_deadline(); }

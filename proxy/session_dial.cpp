@@ -54,11 +54,10 @@ awaitable<bool> Session::dial(const tcp::resolver::results_type& endpoints) {
   // connect against the timer: no parallel group per session.
   connect_timed_out_ = false;
   timer_.expires_after(config.connect_timeout);
-  timer_.async_wait([self = shared_from_this(), serial = ++deadline_serial_](const boost::system::error_code& expiry) {
-    if (expiry || serial != self->deadline_serial_) return;
-    self->connect_timed_out_ = true;
+  on_timer_expiry([](Session& session) {
+    session.connect_timed_out_ = true;
     boost::system::error_code ignored;
-    self->server_.close(ignored);
+    session.server_.close(ignored);
   });
   if (destination_) {
     std::string problem;

@@ -1,5 +1,6 @@
 #include "proxy/session_id.hpp"
 
+#include <charconv>
 #include <random>
 
 namespace vhm::proxy {
@@ -9,11 +10,11 @@ std::string new_session_id() {
     std::random_device device;
     return (static_cast<std::uint64_t>(device()) << 32) ^ device();
   }()};
-  // 16 hex digits by hand (one id per connection; snprintf's parsing was a visible cost).
-  static constexpr char digits[] = "0123456789abcdef";
-  std::uint64_t value = generator();
-  std::string text(16, '0');
-  for (auto at = text.rbegin(); at != text.rend(); ++at, value >>= 4) *at = digits[value & 0xf];
+  // 16 hex digits, zero-padded; to_chars, not snprintf: one id per connection.
+  char digits[16];
+  const auto end = std::to_chars(digits, digits + sizeof digits, generator(), 16).ptr;
+  std::string text(static_cast<std::size_t>(digits + sizeof digits - end), '0');
+  text.append(digits, end);
   return text;
 }
 
