@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procs import (Tools, Unmeasured, cpu_seconds, open_fds, pss_anon_kib, read_json_line, rss_kib, say, socket_slab_kib,
-                   tcp_mem_limit_pages, tcp_mem_pages)
+from procs import (Tools, Unmeasured, context_switches, cpu_seconds, open_fds, pss_anon_kib, read_json_line, rss_kib, say, socket_slab_kib,
+                   tcp_mem_limit_pages, tcp_mem_pages, user_cpu_seconds)
 
 GIB = 1 << 30
 LABEL = {"direct": "direct", "vhm": "vnc-hooks-manager", "vhm+hook": "vhm + connect hook",
@@ -343,6 +343,8 @@ def rate_runs(sec: Section, server_port: int, paths: list[str], title: str, conn
     ratios: dict[str, list[float]] = {p: [] for p in paths}
     p99: dict[str, list[float]] = {p: [] for p in paths}
     cpu: dict[str, list[float]] = {p: [] for p in paths}
+    user_cpu: dict[str, list[float]] = {p: [] for p in paths}  # the proxy's own code, without the kernel's part
+    switches: dict[str, list[float]] = {p: [] for p in paths}
     client_cpu: dict[str, list[float]] = {p: [] for p in paths}
     for rep in range(1, s.reps + 1):
         # Each repetition starts one path later: a server that drifts within a
@@ -356,10 +358,10 @@ def rate_runs(sec: Section, server_port: int, paths: list[str], title: str, conn
             port = server_port if path == "direct" else proxies[path][1]
             pid = proxies[path][0].pid if path != "direct" else None
             try:
-                c0 = cpu_seconds(pid) if pid else 0
+                c0, u0, x0 = (cpu_seconds(pid), user_cpu_seconds(pid), context_switches(pid)) if pid else (0, 0, 0)
                 result = tools.run_client(port, "rate", s.rate_seconds + 60, "--sessions", str(connectors),
                                           "--seconds", str(s.rate_seconds))
-                c1 = cpu_seconds(pid) if pid else 0
+                c1, u1, x1 = (cpu_seconds(pid), user_cpu_seconds(pid), context_switches(pid)) if pid else (0, 0, 0)
             except Unmeasured as e:
                 sec.problem(f"{title} via {LABEL[path]}: {e}")
                 continue
@@ -371,6 +373,8 @@ def rate_runs(sec: Section, server_port: int, paths: list[str], title: str, conn
             note = ""
             if path != "direct":
                 cpu[path].append((c1 - c0) / max(result["count"], 1) * 1e6)
+                user_cpu[path].append((u1 - u0) / max(result["count"], 1) * 1e6)
+                switches[path].append((x1 - x0) / max(result["count"], 1))
                 note = f"; proxy {(c1 - c0) / max(result['count'], 1) * 1e6:.0f} CPU us per handshake"
             say(f"[{title}] rep {rep}/{s.reps} {LABEL[path]:<18} {hps:8.0f} handshakes/s with {connectors}"
                 f" connectors{note}; p50 {result['p50_ms']:.3f} p99 {result['p99_ms']:.3f} ms;"
@@ -393,6 +397,10 @@ def rate_runs(sec: Section, server_port: int, paths: list[str], title: str, conn
                 decimals=3),
             Row(title, f"proxy CPU us per handshake{tag}", {p: median(v) for p, v in cpu.items() if v}, "us",
                 ratio_to=None, decimals=0),
+            Row(title, f"proxy user-space CPU us per handshake{tag}", {p: median(v) for p, v in user_cpu.items() if v}, "us",
+                ratio_to=None, decimals=0),
+            Row(title, f"proxy context switches per handshake{tag}", {p: median(v) for p, v in switches.items() if v},
+                "", ratio_to=None, decimals=1),
             Row(title, f"load client CPU us per handshake{tag}",
                 {p: median(v) for p, v in client_cpu.items() if v}, "us", ratio_to=None, decimals=0)]
 
